@@ -1,0 +1,39 @@
+#ifndef medsegImageFileIO_hxx
+#define medsegImageFileIO_hxx
+
+#include "medsegAtomicFile.h"
+#include "medsegError.h"
+
+#include "itkImageFileWriter.h"
+
+namespace medseg
+{
+
+template <typename TImage>
+void
+WriteImageFile(const TImage * image, const std::string & path, bool useCompression)
+{
+  if (!IsAtomicallyWritable(path))
+  {
+    throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
+  }
+  RegisterImageIOFactories();
+  AtomicFile file(path);
+  auto       writer = itk::ImageFileWriter<TImage>::New();
+  writer->SetInput(image);
+  writer->SetFileName(file.GetTemporaryPath());
+  writer->SetUseCompression(useCompression);
+  try
+  {
+    writer->Update();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw InputError(path, std::string("cannot write: ") + e.GetDescription());
+  }
+  file.Commit();
+}
+
+} // namespace medseg
+
+#endif

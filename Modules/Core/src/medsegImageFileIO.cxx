@@ -1,0 +1,483 @@
+#include "medsegImageFileIO.h"
+
+#include "medsegError.h"
+#include "medsegGeometry.h"
+
+#include "itkGDCMImageIO.h"
+#include "itkGDCMImageIOFactory.h"
+#include "itkGDCMSeriesFileNames.h"
+#include "itkImageFileReader.h"
+#include "itkImageIOFactory.h"
+#include "itkImageRegionConstIterator.h"
+#include "itkImageSeriesReader.h"
+#include "itkJPEGImageIOFactory.h"
+#include "itkMetaImageIOFactory.h"
+#include "itkNiftiImageIOFactory.h"
+#include "itkNrrdImageIOFactory.h"
+#include "itkPNGImageIOFactory.h"
+#include "itkTIFFImageIOFactory.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+namespace medseg
+{
+namespace fs = std::filesystem;
+
+namespace
+{
+/** Registers a factory unless one of its class is registered already (e.g. by a program that
+ * uses ITK's own generated registration). */
+template <typename TFactory>
+void
+RegisterIfAbsent(const std::list<itk::ObjectFactoryBase *> & registered)
+{
+  auto factory = TFactory::New();
+  for (const auto * existing : registered)
+  {
+    if (std::string(existing->GetNameOfClass()) == factory->GetNameOfClass())
+    {
+      return;
+    }
+  }
+  itk::ObjectFactoryBase::RegisterFactory(factory);
+}
+} // namespace
+
+void
+RegisterImageIOFactories()
+{
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Initialize the factory list first: factories registered "internally" before ITK's own
+    // initialization were observed to be dropped (ITK 5.2), leaving writers without any IO.
+    const std::list<itk::ObjectFactoryBase *> registered = itk::ObjectFactoryBase::GetRegisteredFactories();
+    RegisterIfAbsent<itk::NiftiImageIOFactory>(registered);
+    RegisterIfAbsent<itk::NrrdImageIOFactory>(registered);
+    RegisterIfAbsent<itk::MetaImageIOFactory>(registered);
+    RegisterIfAbsent<itk::GDCMImageIOFactory>(registered);
+    RegisterIfAbsent<itk::PNGImageIOFactory>(registered);
+    RegisterIfAbsent<itk::JPEGImageIOFactory>(registered);
+    RegisterIfAbsent<itk::TIFFImageIOFactory>(registered);
+  });
+}
+
+namespace
+{
+
+std::string
+FormatIndex(const FloatImage3::IndexType & index)
+{
+  std::ostringstream os;
+  os << '[' << index[0] << ',' << index[1] << ',' << index[2] << ']';
+  return os.str();
+}
+
+/** Checks what the file's header says, before any voxel is read. */
+void
+ValidateHeader(itk::ImageIOBase & io, const std::string & path)
+{
+  const unsigned int nd = io.GetNumberOfDimensions();
+  if (nd < 2 || nd > 4)
+  {
+    throw InputError(path, "has " + std::to_string(nd) + " dimensions; MedSeg reads 2D and 3D images");
+  }
+  if (nd == 4 && io.GetDimensions(3) > 1)
+  {
+    throw InputError(path,
+                     "is 4D with " + std::to_string(io.GetDimensions(3)) +
+                       " volumes; MedSeg needs a single 3D volume (extract one volume first)");
+  }
+  if (io.GetNumberOfComponents() != 1)
+  {
+    throw InputError(path,
+                     "has " + std::to_string(io.GetNumberOfComponents()) + " components per voxel (" +
+                       itk::ImageIOBase::GetPixelTypeAsString(io.GetPixelType()) + "); expected a scalar image");
+  }
+  for (unsigned int i = 0; i < nd; ++i)
+  {
+    if (io.GetDimensions(i) == 0)
+    {
+      throw InputError(path, "is empty (size 0 along axis " + std::to_string(i) + ")");
+    }
+  }
+  const unsigned int spatial = std::min(nd, 3u);
+  Spacing3           spacing;
+  Origin3            origin;
+  Direction3         direction;
+  spacing.Fill(1.0);
+  origin.Fill(0.0);
+  direction.SetIdentity();
+  for (unsigned int i = 0; i < spatial; ++i)
+  {
+    spacing[i] = io.GetSpacing(i);
+    origin[i] = io.GetOrigin(i);
+    const std::vector<double> axis = io.GetDirection(i);
+    for (unsigned int r = 0; r < spatial && r < axis.size(); ++r)
+    {
+      direction[r][i] = axis[r];
+    }
+  }
+  ValidateGeometry(spacing, origin, direction, path);
+}
+
+bool
+EndsWith(const std::string & text, const std::string & suffix)
+{
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/** Bytes of a gzip file once decompressed; throws InputError if the stream ends early or is corrupt. */
+uint64_t
+CountGzipBytes(const std::string & path, std::string * head, size_t headBytes)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    throw InputError(path, "cannot open the file");
+  }
+  std::vector<char> buffer(1 << 20);
+  uint64_t          total = 0;
+  int               got = 0;
+  while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0)
+  {
+    if (head != nullptr && head->size() < headBytes)
+    {
+      head->append(buffer.data(), std::min<size_t>(headBytes - head->size(), static_cast<size_t>(got)));
+    }
+    total += static_cast<uint64_t>(got);
+  }
+  int         code = Z_OK;
+  const char * message = gzerror(file, &code);
+  const bool   failed = got < 0 || (code != Z_OK && code != Z_STREAM_END);
+  const std::string reason = message ? message : "";
+  gzclose(file);
+  if (failed)
+  {
+    throw InputError(path, "the compressed data are truncated or corrupt (" + reason + ")");
+  }
+  return total;
+}
+
+/** Where the voxels of a NIfTI-1 or NIfTI-2 single file start, from its header bytes. */
+uint64_t
+NiftiVoxelOffset(const std::string & header, const std::string & path)
+{
+  if (header.size() < 348)
+  {
+    throw InputError(path, "the NIfTI header is truncated");
+  }
+  int32_t sizeofHeader = 0;
+  std::memcpy(&sizeofHeader, header.data(), 4);
+  const bool swapped = sizeofHeader != 348 && sizeofHeader != 540;
+  if (swapped)
+  {
+    sizeofHeader = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(sizeofHeader)));
+  }
+  if (sizeofHeader == 348)
+  {
+    uint32_t raw = 0;
+    std::memcpy(&raw, header.data() + 108, 4);
+    if (swapped)
+    {
+      raw = __builtin_bswap32(raw);
+    }
+    float offset = 0.0f;
+    std::memcpy(&offset, &raw, 4);
+    return offset > 0.0f ? static_cast<uint64_t>(offset) : 352u;
+  }
+  if (sizeofHeader == 540 && header.size() >= 176)
+  {
+    uint64_t offset = 0;
+    std::memcpy(&offset, header.data() + 168, 8);
+    return swapped ? __builtin_bswap64(offset) : offset;
+  }
+  return 0; // not a single-file NIfTI (e.g. .hdr/.img): ITK checks those itself
+}
+
+/** Length of a MetaImage header: up to the end of the ElementDataFile line. */
+std::pair<uint64_t, std::string>
+MetaHeader(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::string   line;
+  uint64_t      consumed = 0;
+  std::string   compressed;
+  while (std::getline(in, line))
+  {
+    consumed += line.size() + 1;
+    if (line.rfind("CompressedData", 0) == 0 && line.rfind("CompressedDataSize", 0) != 0)
+    {
+      compressed = line;
+    }
+    if (line.rfind("ElementDataFile", 0) == 0)
+    {
+      const auto  eq = line.find('=');
+      std::string value = eq == std::string::npos ? "" : line.substr(eq + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      value.erase(value.find_last_not_of(" \t\r") + 1);
+      const bool isCompressed = compressed.find("True") != std::string::npos;
+      return { consumed, isCompressed ? std::string("(compressed)") : value };
+    }
+  }
+  return { 0, std::string() };
+}
+
+/** ITK's NIfTI and MetaImage readers fill missing voxels with zeros and only print a warning, so
+ * check that the file holds every byte its header promises before reading it. */
+void
+CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
+{
+  std::string lower = path;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const uint64_t payload = io.GetImageSizeInBytes();
+  std::error_code ec;
+  if (EndsWith(lower, ".nii.gz"))
+  {
+    std::string    header;
+    const uint64_t total = CountGzipBytes(path, &header, 544);
+    const uint64_t offset = NiftiVoxelOffset(header, path);
+    if (offset > 0 && total < offset + payload)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(total - std::min(total, offset)) + " of " +
+                               std::to_string(payload) + " bytes of voxel data present");
+    }
+  }
+  else if (EndsWith(lower, ".nii"))
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string   header(544, '\0');
+    in.read(header.data(), static_cast<std::streamsize>(header.size()));
+    header.resize(static_cast<size_t>(in.gcount()));
+    const uint64_t offset = NiftiVoxelOffset(header, path);
+    const uint64_t size = std::filesystem::file_size(path, ec);
+    if (offset > 0 && size < offset + payload)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(size - std::min(size, offset)) + " of " +
+                               std::to_string(payload) + " bytes of voxel data present");
+    }
+  }
+  else if (EndsWith(lower, ".mha") || EndsWith(lower, ".mhd"))
+  {
+    const auto [headerBytes, dataFile] = MetaHeader(path);
+    uint64_t present = 0;
+    if (dataFile == "LOCAL")
+    {
+      present = std::filesystem::file_size(path, ec) - headerBytes;
+    }
+    else if (!dataFile.empty() && dataFile != "(compressed)" && dataFile.find_first_of(" %") == std::string::npos &&
+             dataFile != "LIST")
+    {
+      const fs::path dataPath = fs::path(path).parent_path() / dataFile;
+      if (!fs::exists(dataPath, ec))
+      {
+        throw InputError(path, "its data file " + dataPath.string() + " does not exist");
+      }
+      present = fs::file_size(dataPath, ec);
+    }
+    else
+    {
+      return; // compressed or multi-file data: left to ITK
+    }
+    if (present < payload)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(payload) +
+                               " bytes of voxel data present");
+    }
+  }
+}
+
+template <typename TReader>
+FloatImage3::Pointer
+UpdateReader(TReader * reader, const std::string & path)
+{
+  try
+  {
+    reader->Update();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw InputError(path, std::string("cannot read the voxel data (truncated or corrupt file?): ") +
+                             e.GetDescription());
+  }
+  FloatImage3::Pointer image = reader->GetOutput();
+  image->DisconnectPipeline();
+  return image;
+}
+
+FloatImage3::Pointer
+ReadDicomSeries(const std::string & folder)
+{
+  auto names = itk::GDCMSeriesFileNames::New();
+  names->SetUseSeriesDetails(true);
+  names->SetDirectory(folder);
+  const std::vector<std::string> & uids = names->GetSeriesUIDs();
+  if (uids.empty())
+  {
+    throw InputError(folder, "is a folder without a DICOM series");
+  }
+  if (uids.size() > 1)
+  {
+    throw InputError(folder,
+                     "holds " + std::to_string(uids.size()) +
+                       " DICOM series; point MedSeg at a folder that holds exactly one");
+  }
+  const std::vector<std::string> files = names->GetFileNames(uids.front());
+  auto                           reader = itk::ImageSeriesReader<FloatImage3>::New();
+  reader->SetImageIO(itk::GDCMImageIO::New());
+  reader->SetFileNames(files);
+  FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), folder);
+  ValidateGeometry(image->GetSpacing(), image->GetOrigin(), image->GetDirection(), folder);
+  return image;
+}
+
+} // namespace
+
+void
+ValidateVoxels(const FloatImage3 * image, const std::string & subject)
+{
+  const auto region = image->GetBufferedRegion();
+  if (region.GetNumberOfPixels() == 0)
+  {
+    throw InputError(subject, "is empty (no voxels)");
+  }
+  size_t                         bad = 0;
+  FloatImage3::IndexType         first{};
+  itk::ImageRegionConstIterator<FloatImage3> it(image, region);
+  for (; !it.IsAtEnd(); ++it)
+  {
+    if (!std::isfinite(it.Get()))
+    {
+      if (bad++ == 0)
+      {
+        first = it.GetIndex();
+      }
+    }
+  }
+  if (bad > 0)
+  {
+    throw InputError(subject,
+                     "contains " + std::to_string(bad) + " NaN or Inf voxel(s), the first at index " +
+                       FormatIndex(first));
+  }
+}
+
+FloatImage3::Pointer
+ReadScalarImage(const std::string & path)
+{
+  RegisterImageIOFactories();
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+  {
+    throw InputError(path, "no such file or folder");
+  }
+  if (fs::is_directory(path, ec))
+  {
+    FloatImage3::Pointer image = ReadDicomSeries(path);
+    ValidateVoxels(image, path);
+    return image;
+  }
+  if (fs::file_size(path, ec) == 0)
+  {
+    throw InputError(path, "is an empty file");
+  }
+  itk::ImageIOBase::Pointer io =
+    itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+  if (!io)
+  {
+    throw InputError(path, "is not in an image format MedSeg can read (NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF)");
+  }
+  io->SetFileName(path);
+  try
+  {
+    io->ReadImageInformation();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw InputError(path, std::string("cannot read the image header: ") + e.GetDescription());
+  }
+  ValidateHeader(*io, path);
+  CheckPayloadComplete(*io, path);
+
+  auto reader = itk::ImageFileReader<FloatImage3>::New();
+  reader->SetImageIO(io);
+  reader->SetFileName(path);
+  FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), path);
+  ValidateVoxels(image, path);
+  return image;
+}
+
+LabelImage3::Pointer
+ReadLabelImage(const std::string & path)
+{
+  FloatImage3::Pointer values = ReadScalarImage(path);
+  auto                 labels = LabelImage3::New();
+  labels->CopyInformation(values);
+  labels->SetRegions(values->GetLargestPossibleRegion());
+  labels->Allocate();
+  const float *   in = values->GetBufferPointer();
+  auto *          out = labels->GetBufferPointer();
+  const size_t    n = values->GetBufferedRegion().GetNumberOfPixels();
+  constexpr float maxLabel = std::numeric_limits<LabelImage3::PixelType>::max();
+  for (size_t i = 0; i < n; ++i)
+  {
+    const float v = in[i];
+    if (v < 0.0f || v > maxLabel || v != std::floor(v))
+    {
+      const FloatImage3::IndexType index = values->ComputeIndex(static_cast<FloatImage3::OffsetValueType>(i));
+      std::ostringstream           os;
+      os << "voxel " << FormatIndex(index) << " holds " << v
+         << "; a label map holds integers from 0 to " << maxLabel;
+      throw InputError(path, os.str());
+    }
+    out[i] = static_cast<LabelImage3::PixelType>(v);
+  }
+  return labels;
+}
+
+bool
+IsAtomicallyWritable(const std::string & path)
+{
+  std::string lower = fs::path(path).filename().string();
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto endsWith = [&lower](const std::string & suffix) {
+    return lower.size() > suffix.size() && lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return endsWith(".nii.gz") || endsWith(".nii") || endsWith(".nrrd") || endsWith(".mha");
+}
+
+void
+CheckOutputPath(const std::string & path, bool overwrite)
+{
+  if (!IsAtomicallyWritable(path))
+  {
+    throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
+  }
+  std::error_code ec;
+  fs::path        parent = fs::path(path).parent_path();
+  if (parent.empty())
+  {
+    parent = ".";
+  }
+  if (!fs::is_directory(parent, ec))
+  {
+    throw InputError(path, "its folder " + parent.string() + " does not exist");
+  }
+  if (fs::is_directory(path, ec))
+  {
+    throw InputError(path, "is a folder, not a file name");
+  }
+  if (fs::exists(path, ec) && !overwrite)
+  {
+    throw InputError(path, "already exists; pass --overwrite to replace it");
+  }
+}
+
+} // namespace medseg

@@ -1,0 +1,346 @@
+#include "medsegError.h"
+#include "medsegGeometry.h"
+#include "medsegImageFileIO.h"
+#include "medsegTestHelpers.h"
+
+#include "itkGDCMImageIO.h"
+#include "itkImageSeriesWriter.h"
+#include "itkMetaDataObject.h"
+#include "itkNumericSeriesFileNames.h"
+#include "itkVector.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace medseg;
+using medseg::test::Geometry;
+using medseg::test::TemporaryDirectory;
+
+namespace
+{
+
+/** Expects `fn` to throw an InputError whose message names `path` and contains `problem`. */
+template <typename F>
+void
+ExpectInputError(F && fn, const std::string & path, const std::string & problem)
+{
+  try
+  {
+    fn();
+    ADD_FAILURE() << "no error for " << path << " (expected '" << problem << "')";
+  }
+  catch (const InputError & e)
+  {
+    const std::string what = e.what();
+    EXPECT_EQ(e.GetSubject(), path);
+    EXPECT_NE(what.find(problem), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
+  }
+}
+
+/** A MetaImage with a hand-written header and `voxels` float voxels after it. */
+void
+WriteMetaImage(const std::string & path, const std::string & headerLines, size_t voxels)
+{
+  std::string text = "ObjectType = Image\n" + headerLines + "ElementType = MET_FLOAT\nElementDataFile = LOCAL\n";
+  text.append(voxels * sizeof(float), '\0');
+  medseg::test::WriteText(path, text);
+}
+
+Geometry
+ObliqueGeometry()
+{
+  Geometry g = medseg::test::WithDirection(Geometry{}, "oblique");
+  g.size = { 7, 6, 5 };
+  g.spacing = { 0.8, 1.2, 2.5 };
+  g.origin = { -10.5, 3.25, 40.0 };
+  return g;
+}
+
+void
+ExpectSameGeometryAndVoxels(const FloatImage3 * expected, const FloatImage3 * actual)
+{
+  EXPECT_EQ(DescribeGeometryDifference(expected, actual, 1e-5), "");
+  const size_t n = expected->GetBufferedRegion().GetNumberOfPixels();
+  ASSERT_EQ(n, actual->GetBufferedRegion().GetNumberOfPixels());
+  for (size_t i = 0; i < n; ++i)
+  {
+    ASSERT_FLOAT_EQ(expected->GetBufferPointer()[i], actual->GetBufferPointer()[i]) << "voxel " << i;
+  }
+}
+
+} // namespace
+
+class ImageRoundTrip : public ::testing::TestWithParam<std::string>
+{};
+
+TEST_P(ImageRoundTrip, KeepsVoxelsAndGeometry)
+{
+  TemporaryDirectory dir;
+  const auto         image = medseg::test::MakeImage(ObliqueGeometry(), [](long x, long y, long z) {
+    return static_cast<float>(x + 10 * y + 100 * z);
+  });
+  const std::string path = dir / ("image" + GetParam());
+  WriteImageFile(image.GetPointer(), path);
+  ExpectSameGeometryAndVoxels(image, ReadScalarImage(path));
+  // Nothing but the final file is left in the folder.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.Path()), fs::directory_iterator()), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, ImageRoundTrip, ::testing::Values(".nii.gz", ".nii", ".nrrd", ".mha"),
+                         [](const auto & info) {
+                           std::string name = info.param.substr(1);
+                           for (auto & c : name)
+                             if (c == '.')
+                               c = '_';
+                           return name;
+                         });
+
+TEST(ImageFileIO, ReadsADicomSeriesFolderWithItsGeometry)
+{
+  TemporaryDirectory dir;
+  Geometry           g;
+  g.size = { 8, 6, 5 };
+  g.spacing = { 0.5, 0.75, 2.0 };
+  g.origin = { -20.0, 5.0, 12.0 };
+  const auto image = medseg::test::MakeImage(g, [](long x, long y, long z) {
+    return static_cast<float>(x + 10 * y + 100 * z);
+  });
+
+  // Slices with the tags a scanner writes: position, orientation, spacing, one series UID.
+  using SliceImage = itk::Image<short, 2>;
+  using ShortImage = itk::Image<short, 3>;
+  auto shortImage = ShortImage::New();
+  shortImage->CopyInformation(image);
+  shortImage->SetRegions(image->GetLargestPossibleRegion());
+  shortImage->Allocate();
+  for (size_t i = 0; i < image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    shortImage->GetBufferPointer()[i] = static_cast<short>(image->GetBufferPointer()[i]);
+  }
+  auto gdcm = itk::GDCMImageIO::New();
+  auto writer = itk::ImageSeriesWriter<ShortImage, SliceImage>::New();
+  itk::ImageSeriesWriter<ShortImage, SliceImage>::DictionaryArrayType dictionaries;
+  std::vector<itk::MetaDataDictionary>                                 storage(g.size[2]);
+  std::vector<std::string>                                             names;
+  for (unsigned int z = 0; z < g.size[2]; ++z)
+  {
+    auto & d = storage[z];
+    itk::EncapsulateMetaData<std::string>(d, "0020|000e", "1.2.826.0.1.3680043.2.1125.1");
+    itk::EncapsulateMetaData<std::string>(d, "0020|000d", "1.2.826.0.1.3680043.2.1125.2");
+    itk::EncapsulateMetaData<std::string>(d, "0008|0060", "MR");
+    itk::EncapsulateMetaData<std::string>(d, "0020|0013", std::to_string(z + 1));
+    itk::EncapsulateMetaData<std::string>(d, "0020|0037", "1\\0\\0\\0\\1\\0");
+    std::ostringstream position;
+    position << g.origin[0] << '\\' << g.origin[1] << '\\' << g.origin[2] + z * g.spacing[2];
+    itk::EncapsulateMetaData<std::string>(d, "0020|0032", position.str());
+    itk::EncapsulateMetaData<std::string>(d, "0028|0030", "0.75\\0.5");
+    itk::EncapsulateMetaData<std::string>(d, "0018|0050", "2");
+    names.push_back(dir / ("slice" + std::to_string(z) + ".dcm"));
+  }
+  for (auto & d : storage)
+  {
+    dictionaries.push_back(&d);
+  }
+  writer->SetInput(shortImage);
+  writer->SetImageIO(gdcm);
+  writer->SetFileNames(names);
+  writer->SetMetaDataDictionaryArray(&dictionaries);
+  writer->Update();
+
+  const auto read = ReadScalarImage(dir.Path());
+  ExpectSameGeometryAndVoxels(image, read);
+}
+
+TEST(ImageFileIO, RefusesAMissingFile)
+{
+  TemporaryDirectory dir;
+  const std::string  path = dir / "absent.nii.gz";
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "no such file");
+}
+
+TEST(ImageFileIO, RefusesAFileThatIsNotAnImage)
+{
+  TemporaryDirectory dir;
+  const std::string  path = dir / "notes.txt";
+  medseg::test::WriteText(path, "this is not an image\n");
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "not in an image format");
+}
+
+TEST(ImageFileIO, RefusesAnEmptyFile)
+{
+  TemporaryDirectory dir;
+  const std::string  path = dir / "empty.nii.gz";
+  medseg::test::WriteText(path, "");
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "empty file");
+}
+
+class TruncatedFile : public ::testing::TestWithParam<std::string>
+{};
+
+TEST_P(TruncatedFile, IsRefused)
+{
+  TemporaryDirectory dir;
+  Geometry           g;
+  g.size = { 32, 32, 32 };
+  const auto image = medseg::test::MakeImage(g, [](long x, long y, long z) {
+    return static_cast<float>((x * 7 + y * 13 + z * 29) % 97);
+  });
+  const std::string path = dir / ("image" + GetParam());
+  WriteImageFile(image.GetPointer(), path);
+  fs::resize_file(path, fs::file_size(path) / 2);
+  ExpectInputError([&] { ReadScalarImage(path); }, path, GetParam() == ".nrrd" ? "" : "truncated");
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, TruncatedFile, ::testing::Values(".nii.gz", ".nii", ".mha", ".nrrd"),
+                         [](const auto & info) {
+                           std::string name = info.param.substr(1);
+                           for (auto & c : name)
+                             if (c == '.')
+                               c = '_';
+                           return name;
+                         });
+
+TEST(ImageFileIO, RefusesA4DFileWithSeveralVolumes)
+{
+  TemporaryDirectory dir;
+  using Image4 = itk::Image<float, 4>;
+  auto             image = Image4::New();
+  Image4::SizeType size{ { 4, 4, 4, 3 } };
+  image->SetRegions(size);
+  image->Allocate(true);
+  const std::string path = dir / "series.nii.gz";
+  WriteImageFile(image.GetPointer(), path);
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "4D with 3 volumes");
+}
+
+TEST(ImageFileIO, AcceptsA4DFileWithOneVolume)
+{
+  TemporaryDirectory dir;
+  using Image4 = itk::Image<float, 4>;
+  auto             image = Image4::New();
+  Image4::SizeType size{ { 5, 4, 3, 1 } };
+  image->SetRegions(size);
+  image->Allocate();
+  image->FillBuffer(7.0f);
+  const std::string path = dir / "one.nii.gz";
+  WriteImageFile(image.GetPointer(), path);
+  const auto read = ReadScalarImage(path);
+  EXPECT_EQ(read->GetLargestPossibleRegion().GetSize(), (FloatImage3::SizeType{ { 5, 4, 3 } }));
+  EXPECT_FLOAT_EQ(read->GetBufferPointer()[0], 7.0f);
+}
+
+TEST(ImageFileIO, RefusesAVectorImage)
+{
+  TemporaryDirectory dir;
+  using VectorImage = itk::Image<itk::Vector<float, 3>, 3>;
+  auto                  image = VectorImage::New();
+  VectorImage::SizeType size{ { 4, 4, 4 } };
+  image->SetRegions(size);
+  image->Allocate(true);
+  const std::string path = dir / "vectors.mha";
+  WriteImageFile(image.GetPointer(), path);
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "3 components per voxel");
+}
+
+TEST(ImageFileIO, RefusesNaNAndInfVoxelsNamingTheFirst)
+{
+  TemporaryDirectory dir;
+  Geometry           g;
+  g.size = { 4, 4, 4 };
+  const auto image = medseg::test::MakeImage(g, [](long x, long y, long z) {
+    if (x == 1 && y == 2 && z == 3)
+      return std::numeric_limits<float>::quiet_NaN();
+    if (x == 3 && y == 3 && z == 3)
+      return std::numeric_limits<float>::infinity();
+    return 1.0f;
+  });
+  const std::string path = dir / "nan.nrrd";
+  WriteImageFile(image.GetPointer(), path);
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "2 NaN or Inf voxel(s), the first at index [1,2,3]");
+}
+
+TEST(ImageFileIO, RefusesZeroNegativeAndNonFiniteSpacing)
+{
+  TemporaryDirectory dir;
+  const std::string  zero = dir / "zero.mha";
+  WriteMetaImage(zero, "NDims = 3\nDimSize = 2 2 2\nElementSpacing = 1 0 1\n", 8);
+  ExpectInputError([&] { ReadScalarImage(zero); }, zero, "spacing along axis 1 is 0");
+  const std::string negative = dir / "negative.mha";
+  WriteMetaImage(negative, "NDims = 3\nDimSize = 2 2 2\nElementSpacing = 1 1 -2\n", 8);
+  ExpectInputError([&] { ReadScalarImage(negative); }, negative, "spacing along axis 2 is -2");
+  const std::string nan = dir / "nan.mha";
+  WriteMetaImage(nan, "NDims = 3\nDimSize = 2 2 2\nElementSpacing = nan 1 1\n", 8);
+  ExpectInputError([&] { ReadScalarImage(nan); }, nan, "");
+}
+
+TEST(ImageFileIO, RefusesANonOrthonormalDirection)
+{
+  TemporaryDirectory dir;
+  const std::string  path = dir / "sheared.mha";
+  WriteMetaImage(path, "NDims = 3\nDimSize = 2 2 2\nTransformMatrix = 1 0 0 0.5 1 0 0 0 1\n", 8);
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "is not orthonormal");
+}
+
+TEST(ImageFileIO, RefusesAnEmptyImage)
+{
+  TemporaryDirectory dir;
+  const std::string  path = dir / "empty.mha";
+  WriteMetaImage(path, "NDims = 3\nDimSize = 4 0 4\n", 0);
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "empty");
+}
+
+TEST(ImageFileIO, ReadsLabelMapsAndRefusesFractionalLabels)
+{
+  TemporaryDirectory dir;
+  Geometry           g;
+  g.size = { 3, 3, 3 };
+  const std::string good = dir / "labels.nii.gz";
+  WriteImageFile(medseg::test::MakeImage(g, [](long x, long, long) { return static_cast<float>(x); }).GetPointer(),
+             good);
+  const auto labels = ReadLabelImage(good);
+  EXPECT_EQ(labels->GetPixel({ { 2, 0, 0 } }), 2);
+  const std::string bad = dir / "fractional.nii.gz";
+  WriteImageFile(medseg::test::MakeImage(g, [](long x, long, long) { return x == 1 ? 1.5f : 0.0f; }).GetPointer(),
+             bad);
+  ExpectInputError([&] { ReadLabelImage(bad); }, bad, "holds 1.5");
+}
+
+TEST(AtomicWrite, AFailedWriteLeavesNoFileUnderTheFinalName)
+{
+  TemporaryDirectory dir;
+  Geometry           g;
+  const auto         image = medseg::test::MakeImage(g, [](long, long, long) { return 1.0f; });
+  // Writing into a folder that does not exist fails inside ITK, before a final file exists.
+  const std::string path = dir / "missing-folder/out.nii.gz";
+  EXPECT_THROW(WriteImageFile(image.GetPointer(), path), InputError);
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_TRUE(fs::is_empty(dir.Path()));
+}
+
+TEST(AtomicWrite, ReplacesAnExistingFileOnlyWhenDone)
+{
+  TemporaryDirectory dir;
+  Geometry           g;
+  const std::string  path = dir / "out.nii.gz";
+  WriteImageFile(medseg::test::MakeImage(g, [](long, long, long) { return 1.0f; }).GetPointer(), path);
+  WriteImageFile(medseg::test::MakeImage(g, [](long, long, long) { return 2.0f; }).GetPointer(), path);
+  EXPECT_FLOAT_EQ(ReadScalarImage(path)->GetBufferPointer()[0], 2.0f);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.Path()), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicWrite, CheckOutputPathRefusesBeforeAnyWork)
+{
+  TemporaryDirectory dir;
+  ExpectInputError([&] { CheckOutputPath(dir / "out.png", false); }, dir / "out.png", "unsupported output format");
+  ExpectInputError([&] { CheckOutputPath(dir / "no/out.nii", false); }, dir / "no/out.nii", "does not exist");
+  medseg::test::WriteText(dir / "exists.nii", "x");
+  ExpectInputError([&] { CheckOutputPath(dir / "exists.nii", false); }, dir / "exists.nii", "--overwrite");
+  EXPECT_NO_THROW(CheckOutputPath(dir / "exists.nii", true));
+  EXPECT_NO_THROW(CheckOutputPath(dir / "new.nii.gz", false));
+}

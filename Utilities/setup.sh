@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs, with apt, whatever MedSeg needs to build, test and run its demo that is not
+# already on this Debian 12 machine. Safe to run again: it does nothing when all is there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libinsighttoolkit5-dev libfftw3-dev libgdcm-dev
+  libvtk9-dev
+  libtorch-dev libopenblas0-pthread
+  libboost-dev libboost-filesystem-dev libboost-program-options-dev
+  libgtest-dev libgmock-dev
+  nlohmann-json3-dev
+  xvfb xauth
+  mricron-data
+  libxml2-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${#missing[@]} missing package(s): ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
