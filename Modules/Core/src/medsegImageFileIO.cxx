@@ -210,12 +210,17 @@ MetaHeader(const std::string & path)
   std::string   line;
   uint64_t      consumed = 0;
   std::string   compressed;
+  std::string   compressedSize;
   while (std::getline(in, line))
   {
     consumed += line.size() + 1;
     if (line.rfind("CompressedData", 0) == 0 && line.rfind("CompressedDataSize", 0) != 0)
     {
       compressed = line;
+    }
+    if (line.rfind("CompressedDataSize", 0) == 0 && line.find('=') != std::string::npos)
+    {
+      compressedSize = line.substr(line.find('=') + 1);
     }
     if (line.rfind("ElementDataFile", 0) == 0)
     {
@@ -224,7 +229,7 @@ MetaHeader(const std::string & path)
       value.erase(0, value.find_first_not_of(" \t"));
       value.erase(value.find_last_not_of(" \t\r") + 1);
       const bool isCompressed = compressed.find("True") != std::string::npos;
-      return { consumed, isCompressed ? std::string("(compressed)") : value };
+      return { consumed, isCompressed ? "(compressed)" + compressedSize : value };
     }
   }
   return { 0, std::string() };
@@ -272,7 +277,23 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
     {
       present = std::filesystem::file_size(path, ec) - headerBytes;
     }
-    else if (!dataFile.empty() && dataFile != "(compressed)" && dataFile.find_first_of(" %") == std::string::npos &&
+    else if (dataFile.rfind("(compressed)", 0) == 0)
+    {
+      // The header states the size of the zlib stream that follows it.
+      const std::string stated = dataFile.substr(12);
+      if (dataFile.size() > 12 && headerBytes > 0)
+      {
+        const uint64_t expected = std::strtoull(stated.c_str(), nullptr, 10);
+        const uint64_t size = std::filesystem::file_size(path, ec);
+        if (expected > 0 && size - std::min(size, headerBytes) < expected)
+        {
+          throw InputError(path, "is truncated: " + std::to_string(size - std::min(size, headerBytes)) + " of " +
+                                   std::to_string(expected) + " bytes of compressed voxel data present");
+        }
+      }
+      return;
+    }
+    else if (!dataFile.empty() && dataFile.find_first_of(" %") == std::string::npos &&
              dataFile != "LIST")
     {
       const fs::path dataPath = fs::path(path).parent_path() / dataFile;
