@@ -1,0 +1,114 @@
+#ifndef medsegCommandLine_h
+#define medsegCommandLine_h
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace medseg::cli
+{
+
+/** What a parameter's value is. Drives parsing, --help and the Slicer XML description. */
+enum class ParameterKind
+{
+  Flag,          //!< present or not, no value
+  String,        //!< free text
+  Integer,       //!< one integer
+  Float,         //!< one number
+  IntegerVector, //!< comma-separated integers, e.g. 96,96,96
+  FloatVector,   //!< comma-separated numbers
+  Enumeration,   //!< one of `choices`
+  InputImage,    //!< an image file (or DICOM folder) to read
+  InputLabelMap, //!< a label map to read
+  OutputImage,   //!< an image file to write
+  OutputLabelMap,//!< a label map to write
+  InputFile,     //!< another file to read (model, manifest, ...)
+  OutputFile,    //!< another file to write (CSV, JSON, PNG, ...)
+  Directory      //!< a folder
+};
+
+/** One command-line parameter: `--name VALUE`, or a positional argument. */
+struct Parameter
+{
+  std::string              name;      //!< long option without dashes ("patch-size"), or the positional's name
+  ParameterKind            kind{ ParameterKind::String };
+  std::string              help;      //!< one or two sentences
+  std::string              defaultValue;
+  std::vector<std::string> choices;   //!< for Enumeration
+  bool                     required{ false };
+  bool                     repeatable{ false };
+  bool                     positional{ false };
+  std::string              label;     //!< short human title (Slicer GUI); derived from name when empty
+  std::string              group{ "Parameters" }; //!< section in --help and in Slicer's GUI
+};
+
+/** The values of one parsed command line. Getters throw UsageError naming the option. */
+class ParsedArguments
+{
+public:
+  bool
+  Has(const std::string & name) const;
+  bool
+  Flag(const std::string & name) const;
+  std::string
+  Get(const std::string & name) const; //!< the value, else the default, else ""
+  std::vector<std::string>
+  GetAll(const std::string & name) const;
+  long
+  GetInteger(const std::string & name) const;
+  double
+  GetFloat(const std::string & name) const;
+  std::vector<long>
+  GetIntegerVector(const std::string & name) const;
+  std::vector<double>
+  GetFloatVector(const std::string & name) const;
+
+private:
+  friend class CommandLine;
+  std::map<std::string, std::vector<std::string>> m_Values;
+  std::map<std::string, std::string>              m_Defaults;
+};
+
+/** \brief The interface of one tool: parses arguments and prints --help (and Slicer XML) from one table. */
+class CommandLine
+{
+public:
+  CommandLine(std::string program, std::string title, std::string description, std::string category = "Segmentation");
+
+  CommandLine &
+  Add(Parameter parameter);
+
+  const std::vector<Parameter> &
+  GetParameters() const
+  {
+    return m_Parameters;
+  }
+  const std::string &
+  GetProgram() const
+  {
+    return m_Program;
+  }
+
+  /** Parses `arguments` (without the program name). Throws UsageError on anything unknown,
+   * missing or malformed. `--help` and `--xml` are reported through the returned flags. */
+  ParsedArguments
+  Parse(const std::vector<std::string> & arguments) const;
+
+  /** The --help text: usage line, description, and each parameter with its default. */
+  std::string
+  Help() const;
+
+private:
+  const Parameter *
+  Find(const std::string & name) const;
+
+  std::string            m_Program;
+  std::string            m_Title;
+  std::string            m_Description;
+  std::string            m_Category;
+  std::vector<Parameter> m_Parameters;
+};
+
+} // namespace medseg::cli
+
+#endif

@@ -1,0 +1,45 @@
+#include "medsegToolMain.h"
+
+#include "medsegError.h"
+
+#include "itkMacro.h"
+
+#include <iostream>
+
+namespace medseg::cli
+{
+
+int
+RunTool(const std::string & program, const std::function<int()> & body)
+{
+  try
+  {
+    return body();
+  }
+  catch (const UsageError & e)
+  {
+    std::cerr << program << ": usage error: " << OneLine(e.what()) << '\n';
+    return ExitUsageError;
+  }
+  catch (const InputError & e)
+  {
+    std::cerr << program << ": error: " << e.what() << '\n';
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    std::cerr << program << ": error: " << OneLine(e.GetDescription()) << '\n';
+  }
+  catch (const std::exception & e)
+  {
+    std::cerr << program << ": error: " << OneLine(e.what()) << '\n';
+  }
+  return ExitProcessingError;
+}
+
+std::vector<std::string>
+Arguments(int argc, char * argv[], int first)
+{
+  return std::vector<std::string>(argv + std::min(first, argc), argv + argc);
+}
+
+} // namespace medseg::cli

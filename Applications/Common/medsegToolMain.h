@@ -1,0 +1,24 @@
+#ifndef medsegToolMain_h
+#define medsegToolMain_h
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace medseg::cli
+{
+
+/** \brief Runs the body of a tool and maps what it throws to an exit code and one line on stderr.
+ *
+ * UsageError -> 2; InputError, itk::ExceptionObject and any std::exception -> 1; the body's own
+ * return value otherwise. Messages read "<program>: error: <one line>". */
+int
+RunTool(const std::string & program, const std::function<int()> & body);
+
+/** argv[1..] as strings. */
+std::vector<std::string>
+Arguments(int argc, char * argv[], int first = 1);
+
+} // namespace medseg::cli
+
+#endif
