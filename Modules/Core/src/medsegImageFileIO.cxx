@@ -134,9 +134,11 @@ EndsWith(const std::string & text, const std::string & suffix)
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-/** Bytes of a gzip file once decompressed; throws InputError if the stream ends early or is corrupt. */
+/** Streams a gzip file through `consume(bytes, count, offset)`; returns the decompressed size.
+ * Throws InputError if the stream ends early or is corrupt. */
+template <typename TConsumer>
 uint64_t
-CountGzipBytes(const std::string & path, std::string * head, size_t headBytes)
+StreamGzip(const std::string & path, TConsumer && consume)
 {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr)
@@ -148,15 +150,12 @@ CountGzipBytes(const std::string & path, std::string * head, size_t headBytes)
   int               got = 0;
   while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0)
   {
-    if (head != nullptr && head->size() < headBytes)
-    {
-      head->append(buffer.data(), std::min<size_t>(headBytes - head->size(), static_cast<size_t>(got)));
-    }
+    consume(buffer.data(), static_cast<size_t>(got), total);
     total += static_cast<uint64_t>(got);
   }
-  int         code = Z_OK;
-  const char * message = gzerror(file, &code);
-  const bool   failed = got < 0 || (code != Z_OK && code != Z_STREAM_END);
+  int               code = Z_OK;
+  const char *      message = gzerror(file, &code);
+  const bool        failed = got < 0 || (code != Z_OK && code != Z_STREAM_END);
   const std::string reason = message ? message : "";
   gzclose(file);
   if (failed)
@@ -166,10 +165,96 @@ CountGzipBytes(const std::string & path, std::string * head, size_t headBytes)
   return total;
 }
 
-/** Where the voxels of a NIfTI-1 or NIfTI-2 single file start, from its header bytes. */
+/** Streams a plain file through `consume(bytes, count, offset)`; returns its size. */
+template <typename TConsumer>
 uint64_t
-NiftiVoxelOffset(const std::string & header, const std::string & path)
+StreamFile(const std::string & path, TConsumer && consume)
 {
+  std::ifstream     in(path, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  uint64_t          total = 0;
+  while (in)
+  {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0)
+      break;
+    consume(buffer.data(), got, total);
+    total += got;
+  }
+  return total;
+}
+
+/** What a NIfTI header says about where and how its voxels are stored. */
+struct NiftiLayout
+{
+  uint64_t voxelOffset{ 0 }; // 0: not a single-file NIfTI
+  int      datatype{ 0 };
+  bool     swapped{ false };
+};
+
+/** Counts NaN/Inf values in the float32/float64 voxels of a NIfTI stream as it goes by
+ * (NIfTI's reader replaces them with 0 without a word, so the reader cannot see them). */
+class NonFiniteScanner
+{
+public:
+  void
+  Start(const NiftiLayout & layout)
+  {
+    m_Layout = layout;
+    m_Size = layout.datatype == 16 ? 4 : (layout.datatype == 64 ? 8 : 0);
+  }
+  void
+  operator()(const char * data, size_t n, uint64_t offset)
+  {
+    if (m_Size == 0)
+      return;
+    for (size_t i = 0; i < n; ++i)
+    {
+      const uint64_t position = offset + i;
+      if (position < m_Layout.voxelOffset)
+        continue;
+      m_Value[m_Filled++] = data[i];
+      if (m_Filled == m_Size)
+      {
+        m_Filled = 0;
+        if (m_Layout.swapped)
+          std::reverse(m_Value, m_Value + m_Size);
+        bool finite = true;
+        if (m_Size == 4)
+        {
+          float f;
+          std::memcpy(&f, m_Value, 4);
+          finite = std::isfinite(f);
+        }
+        else
+        {
+          double d;
+          std::memcpy(&d, m_Value, 8);
+          finite = std::isfinite(d);
+        }
+        if (!finite && m_Count++ == 0)
+          m_First = m_Voxel;
+        ++m_Voxel;
+      }
+    }
+  }
+  uint64_t m_Count{ 0 };
+  uint64_t m_First{ 0 };
+
+private:
+  NiftiLayout m_Layout;
+  size_t      m_Size{ 0 };
+  char        m_Value[8]{};
+  size_t      m_Filled{ 0 };
+  uint64_t    m_Voxel{ 0 };
+};
+
+/** Where and how the voxels of a NIfTI-1 or NIfTI-2 single file are stored, from its header bytes. */
+NiftiLayout
+ReadNiftiLayout(const std::string & header, const std::string & path)
+{
+  NiftiLayout layout;
   if (header.size() < 348)
   {
     throw InputError(path, "the NIfTI header is truncated");
@@ -191,15 +276,22 @@ NiftiVoxelOffset(const std::string & header, const std::string & path)
     }
     float offset = 0.0f;
     std::memcpy(&offset, &raw, 4);
-    return offset > 0.0f ? static_cast<uint64_t>(offset) : 352u;
+    layout.voxelOffset = offset > 0.0f ? static_cast<uint64_t>(offset) : 352u;
+    uint16_t type = 0;
+    std::memcpy(&type, header.data() + 70, 2);
+    layout.datatype = swapped ? __builtin_bswap16(type) : type;
   }
-  if (sizeofHeader == 540 && header.size() >= 176)
+  else if (sizeofHeader == 540 && header.size() >= 176)
   {
     uint64_t offset = 0;
     std::memcpy(&offset, header.data() + 168, 8);
-    return swapped ? __builtin_bswap64(offset) : offset;
+    layout.voxelOffset = swapped ? __builtin_bswap64(offset) : offset;
+    uint16_t type = 0;
+    std::memcpy(&type, header.data() + 12, 2);
+    layout.datatype = swapped ? __builtin_bswap16(type) : type;
   }
-  return 0; // not a single-file NIfTI (e.g. .hdr/.img): ITK checks those itself
+  layout.swapped = swapped;
+  return layout; // voxelOffset 0: not a single-file NIfTI (e.g. .hdr/.img): ITK checks those itself
 }
 
 /** Length of a MetaImage header: up to the end of the ElementDataFile line. */
@@ -244,29 +336,38 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   const uint64_t payload = io.GetImageSizeInBytes();
   std::error_code ec;
-  if (EndsWith(lower, ".nii.gz"))
+  if (EndsWith(lower, ".nii.gz") || EndsWith(lower, ".nii"))
   {
-    std::string    header;
-    const uint64_t total = CountGzipBytes(path, &header, 544);
-    const uint64_t offset = NiftiVoxelOffset(header, path);
-    if (offset > 0 && total < offset + payload)
+    const bool       compressed = EndsWith(lower, ".gz");
+    std::string      header;
+    NonFiniteScanner scanner;
+    bool             started = false;
+    const auto       consume = [&](const char * data, size_t n, uint64_t offset) {
+      if (header.size() < 544)
+      {
+        header.append(data, std::min<size_t>(544 - header.size(), n));
+      }
+      if (!started && (header.size() >= 544 || offset + n >= 544 || n < 544))
+      {
+        scanner.Start(ReadNiftiLayout(header, path));
+        started = true;
+      }
+      scanner(data, n, offset);
+    };
+    const uint64_t    total = compressed ? StreamGzip(path, consume) : StreamFile(path, consume);
+    const NiftiLayout layout = ReadNiftiLayout(header, path);
+    if (layout.voxelOffset > 0 && total < layout.voxelOffset + payload)
     {
-      throw InputError(path, "is truncated: " + std::to_string(total - std::min(total, offset)) + " of " +
+      throw InputError(path, "is truncated: " + std::to_string(total - std::min(total, layout.voxelOffset)) + " of " +
                                std::to_string(payload) + " bytes of voxel data present");
     }
-  }
-  else if (EndsWith(lower, ".nii"))
-  {
-    std::ifstream in(path, std::ios::binary);
-    std::string   header(544, '\0');
-    in.read(header.data(), static_cast<std::streamsize>(header.size()));
-    header.resize(static_cast<size_t>(in.gcount()));
-    const uint64_t offset = NiftiVoxelOffset(header, path);
-    const uint64_t size = std::filesystem::file_size(path, ec);
-    if (offset > 0 && size < offset + payload)
+    if (scanner.m_Count > 0)
     {
-      throw InputError(path, "is truncated: " + std::to_string(size - std::min(size, offset)) + " of " +
-                               std::to_string(payload) + " bytes of voxel data present");
+      const uint64_t nx = io.GetDimensions(0), ny = io.GetDimensions(1);
+      const uint64_t f = scanner.m_First;
+      throw InputError(path, "contains " + std::to_string(scanner.m_Count) +
+                               " NaN or Inf voxel(s), the first at index [" + std::to_string(f % nx) + "," +
+                               std::to_string((f / nx) % ny) + "," + std::to_string(f / (nx * ny)) + "]");
     }
   }
   else if (EndsWith(lower, ".mha") || EndsWith(lower, ".mhd"))

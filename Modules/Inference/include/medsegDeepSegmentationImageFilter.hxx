@@ -1,0 +1,188 @@
+#ifndef medsegDeepSegmentationImageFilter_hxx
+#define medsegDeepSegmentationImageFilter_hxx
+
+#include "medsegTensorBridge.h"
+
+#include "itkImageAlgorithm.h"
+#include "itkMacro.h"
+
+#include <cstring>
+#include <limits>
+
+namespace medseg
+{
+
+template <typename TInputImage, typename TOutputImage>
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::DeepSegmentationImageFilter()
+{
+  this->SetNumberOfRequiredInputs(1);
+  this->SetNumberOfRequiredOutputs(1);
+  this->SetNthOutput(0, this->MakeOutput(0));
+  this->SetNthOutput(1, this->MakeOutput(1));
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetModel(std::shared_ptr<SegmentationModel> model)
+{
+  if (m_Model != model)
+  {
+    m_Model = std::move(model);
+    this->Modified();
+  }
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetSlidingWindowSettings(const SlidingWindowSettings & settings)
+{
+  settings.Validate();
+  m_SlidingWindowSettings = settings;
+  this->Modified();
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetNormalization(const NormalizationSpec & spec)
+{
+  m_Normalization = spec;
+  this->Modified();
+}
+
+template <typename TInputImage, typename TOutputImage>
+auto
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::GetProbabilityOutput() -> ProbabilityImageType *
+{
+  return dynamic_cast<ProbabilityImageType *>(this->itk::ProcessObject::GetOutput(1));
+}
+
+template <typename TInputImage, typename TOutputImage>
+itk::DataObject::Pointer
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::MakeOutput(DataObjectPointerArraySizeType index)
+{
+  if (index == 1)
+  {
+    return ProbabilityImageType::New().GetPointer();
+  }
+  return TOutputImage::New().GetPointer();
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateInputRequestedRegion()
+{
+  Superclass::GenerateInputRequestedRegion();
+  if (auto * input = const_cast<TInputImage *>(this->GetInput()))
+  {
+    input->SetRequestedRegionToLargestPossibleRegion();
+  }
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::EnlargeOutputRequestedRegion(itk::DataObject * output)
+{
+  Superclass::EnlargeOutputRequestedRegion(output);
+  output->SetRequestedRegionToLargestPossibleRegion();
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::VerifyPreconditions() ITKv5_CONST
+{
+  Superclass::VerifyPreconditions();
+  if (!m_Model)
+  {
+    itkExceptionMacro("no model set: call SetModel() before Update()");
+  }
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
+{
+  const TInputImage * input = this->GetInput();
+  OutputImageType *   labels = this->GetOutput(0);
+
+  // Normalize a float copy: the input belongs to the pipeline and stays untouched.
+  auto normalized = FloatImage3::New();
+  normalized->CopyInformation(input);
+  normalized->SetRegions(input->GetLargestPossibleRegion());
+  normalized->Allocate();
+  {
+    const auto * in = input->GetBufferPointer();
+    float *      out = normalized->GetBufferPointer();
+    const size_t n = input->GetLargestPossibleRegion().GetNumberOfPixels();
+    for (size_t i = 0; i < n; ++i)
+    {
+      out[i] = static_cast<float>(in[i]);
+    }
+  }
+  NormalizeIntensities(normalized, m_Normalization);
+
+  const at::Tensor           volume = ImageToTensor(normalized.GetPointer())[0]; // [1, Z, Y, X]
+  const SlidingWindowInferer inferer(m_SlidingWindowSettings);
+  this->UpdateProgress(0.0f);
+  const at::Tensor probabilities = inferer.Run(volume, *m_Model, [this](double fraction) {
+    if (this->GetAbortGenerateData())
+    {
+      itk::ProcessAborted e(__FILE__, __LINE__);
+      e.SetDescription("DeepSegmentationImageFilter aborted");
+      throw e;
+    }
+    this->UpdateProgress(static_cast<float>(0.98 * fraction));
+  }); // [K, Z, Y, X]
+
+  m_NumberOfClasses = static_cast<unsigned int>(probabilities.size(0));
+  const auto maxLabel = static_cast<double>(std::numeric_limits<typename OutputImageType::PixelType>::max());
+  if (m_NumberOfClasses > 1 && static_cast<double>(m_NumberOfClasses - 1) > maxLabel)
+  {
+    itkExceptionMacro("the model has " << m_NumberOfClasses << " classes; the label pixel type holds at most "
+                                       << maxLabel + 1);
+  }
+  const at::Tensor classIndex =
+    m_NumberOfClasses == 1 ? (probabilities[0] >= 0.5f).to(at::kLong) : probabilities.argmax(0); // [Z, Y, X]
+
+  labels->SetBufferedRegion(labels->GetRequestedRegion());
+  labels->Allocate();
+  {
+    const at::Tensor indices = classIndex.contiguous();
+    const int64_t *  in = indices.data_ptr<int64_t>();
+    auto *           out = labels->GetBufferPointer();
+    const int64_t    n = indices.numel();
+    for (int64_t i = 0; i < n; ++i)
+    {
+      out[i] = static_cast<typename OutputImageType::PixelType>(in[i]);
+    }
+  }
+
+  if (m_ProduceProbabilities)
+  {
+    ProbabilityImageType * out = this->GetProbabilityOutput();
+    out->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
+    out->SetBufferedRegion(out->GetRequestedRegion());
+    out->Allocate();
+    const at::Tensor zyxc = probabilities.permute({ 1, 2, 3, 0 }).contiguous();
+    std::memcpy(out->GetBufferPointer(), zyxc.data_ptr<float>(), sizeof(float) * static_cast<size_t>(zyxc.numel()));
+  }
+  this->UpdateProgress(1.0f);
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostream & os, itk::Indent indent) const
+{
+  Superclass::PrintSelf(os, indent);
+  os << indent << "Model: " << (m_Model ? m_Model->GetDescription() : std::string("(none)")) << '\n';
+  os << indent << "PatchSize: [" << m_SlidingWindowSettings.patchSize[0] << ", " << m_SlidingWindowSettings.patchSize[1]
+     << ", " << m_SlidingWindowSettings.patchSize[2] << "]\n";
+  os << indent << "Overlap: " << m_SlidingWindowSettings.overlap << '\n';
+  os << indent << "Blend: " << (m_SlidingWindowSettings.blend == BlendMode::Gaussian ? "gaussian" : "constant") << '\n';
+  os << indent << "Normalization: " << m_Normalization.ToString() << '\n';
+  os << indent << "ProduceProbabilities: " << m_ProduceProbabilities << '\n';
+  os << indent << "NumberOfClasses: " << m_NumberOfClasses << '\n';
+}
+
+} // namespace medseg
+
+#endif

@@ -1,0 +1,63 @@
+#ifndef medsegTorchScriptModel_h
+#define medsegTorchScriptModel_h
+
+#include "medsegSegmentationModel.h"
+
+#include <torch/script.h>
+
+#include <memory>
+#include <string>
+
+namespace medseg
+{
+
+/** Settings for loading a TorchScript file. */
+struct TorchScriptModelOptions
+{
+  std::string device{ "auto" }; //!< auto|cpu|cuda[:N]
+  /** torch::jit::freeze + torch::jit::optimize_for_inference after loading (2.8-4x on a CPU UNet). */
+  bool    optimize{ true };
+  int64_t inputChannels{ 1 };
+};
+
+/** \brief A TorchScript module (`torch.jit.script`/`trace` output, or made in C++) as a SegmentationModel.
+ *
+ * Loaded with torch::jit::load onto the chosen device, switched to eval mode, frozen and
+ * optimized for inference, and run under c10::InferenceMode. */
+class TorchScriptModel : public SegmentationModel
+{
+public:
+  /** Throws InputError(path, ...) if the file cannot be read as TorchScript. */
+  static std::shared_ptr<TorchScriptModel>
+  Load(const std::string & path, const TorchScriptModelOptions & options = {});
+
+  /** Wraps an already loaded module (e.g. one built with torch::jit::Module::define). */
+  TorchScriptModel(torch::jit::Module module, std::string name, const TorchScriptModelOptions & options);
+
+  at::Tensor
+  Forward(const at::Tensor & batch) override;
+
+  c10::Device
+  GetDevice() const override
+  {
+    return m_Device;
+  }
+  int64_t
+  GetNumberOfInputChannels() const override
+  {
+    return m_InputChannels;
+  }
+  std::string
+  GetDescription() const override;
+
+private:
+  torch::jit::Module m_Module;
+  std::string        m_Name;
+  c10::Device        m_Device;
+  int64_t            m_InputChannels;
+  bool               m_Optimized{ false };
+};
+
+} // namespace medseg
+
+#endif

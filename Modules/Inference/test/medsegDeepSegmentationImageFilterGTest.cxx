@@ -1,0 +1,151 @@
+#include "medsegDeepSegmentationImageFilter.h"
+#include "medsegFixtureModels.h"
+#include "medsegGeometry.h"
+#include "medsegTestHelpers.h"
+#include "medsegTorchScriptModel.h"
+
+#include "itkCommand.h"
+
+#include <gtest/gtest.h>
+
+using namespace medseg;
+
+namespace
+{
+std::shared_ptr<SegmentationModel>
+Wrap(torch::jit::Module module)
+{
+  TorchScriptModelOptions options;
+  options.device = "cpu";
+  return std::make_shared<TorchScriptModel>(std::move(module), "fixture", options);
+}
+
+SlidingWindowSettings
+SmallPatches()
+{
+  SlidingWindowSettings s;
+  s.patchSize = { { 12, 10, 8 } };
+  s.overlap = 0.5;
+  return s;
+}
+} // namespace
+
+class FilterGeometry : public ::testing::TestWithParam<std::string>
+{};
+
+TEST_P(FilterGeometry, LabelsAreExactAndGeometryIsKept)
+{
+  test::Geometry g = test::WithDirection({}, GetParam());
+  g.size = { 23, 19, 14 };
+  g.spacing = { 0.7, 1.1, 2.5 }; // anisotropic
+  g.origin = { -12.5, 40.25, 7.0 };
+  const auto image = test::MakeBallPhantom(g, { 11, 9, 6 }, 5.5);
+
+  using Filter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned char, 3>>;
+  auto filter = Filter::New();
+  filter->SetInput(image);
+  filter->SetModel(Wrap(test::MakeThresholdModule(50.0)));
+  filter->SetSlidingWindowSettings(SmallPatches());
+  filter->SetNormalization(NormalizationSpec::Parse("none"));
+  filter->ProduceProbabilitiesOn();
+  filter->Update();
+
+  const auto * labels = filter->GetLabelOutput();
+  EXPECT_EQ(DescribeGeometryDifference(image, labels, 1e-12), "");
+  EXPECT_EQ(DescribeGeometryDifference(image, filter->GetProbabilityOutput(), 1e-12), "");
+  EXPECT_EQ(filter->GetNumberOfClasses(), 2u);
+  EXPECT_EQ(filter->GetProbabilityOutput()->GetNumberOfComponentsPerPixel(), 2u);
+  size_t mismatches = 0, foreground = 0;
+  for (size_t i = 0; i < image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    const unsigned char expected = image->GetBufferPointer()[i] > 50.0f ? 1 : 0;
+    mismatches += labels->GetBufferPointer()[i] != expected;
+    foreground += expected;
+  }
+  EXPECT_GT(foreground, 500u);
+  EXPECT_EQ(mismatches, 0u);
+  // Probabilities sum to one.
+  const auto p = filter->GetProbabilityOutput()->GetPixel({ { 11, 9, 6 } });
+  EXPECT_NEAR(p[0] + p[1], 1.0, 1e-6);
+  EXPECT_GT(p[1], 0.99);
+}
+
+INSTANTIATE_TEST_SUITE_P(Directions, FilterGeometry, ::testing::Values("LPS", "RAS", "permuted", "oblique"));
+
+TEST(DeepSegmentationImageFilter, WideLabelTypesHoldManyClasses)
+{
+  // 300 classes, label = nearest integer to the intensity: needs unsigned short.
+  std::vector<double> centres;
+  for (int k = 0; k < 300; ++k)
+    centres.push_back(k);
+  test::Geometry g;
+  g.size = { 10, 6, 5 };
+  const auto image = test::MakeImage(g, [](long x, long y, long z) { return static_cast<float>((x + 10 * y + 60 * z) % 300); });
+  auto filter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned short, 3>>::New();
+  filter->SetInput(image);
+  filter->SetModel(Wrap(test::MakeNearestCentreModule(centres)));
+  SlidingWindowSettings s;
+  s.patchSize = { { 8, 8, 8 } };
+  filter->SetSlidingWindowSettings(s);
+  filter->SetNormalization(NormalizationSpec::Parse("none"));
+  filter->Update();
+  for (size_t i = 0; i < image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    ASSERT_EQ(filter->GetOutput()->GetBufferPointer()[i], static_cast<unsigned short>(image->GetBufferPointer()[i]));
+  }
+  // The same model does not fit unsigned char: refused, not truncated.
+  auto narrow = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned char, 3>>::New();
+  narrow->SetInput(image);
+  narrow->SetModel(Wrap(test::MakeNearestCentreModule(centres)));
+  narrow->SetSlidingWindowSettings(s);
+  EXPECT_THROW(narrow->Update(), itk::ExceptionObject);
+}
+
+TEST(DeepSegmentationImageFilter, ReportsProgressAndCanBeAborted)
+{
+  test::Geometry g;
+  g.size = { 24, 24, 24 };
+  const auto image = test::MakeBallPhantom(g, { 12, 12, 12 }, 6);
+  auto       filter = DeepSegmentationImageFilter<>::New();
+  filter->SetInput(image);
+  filter->SetModel(Wrap(test::MakeThresholdModule(0.0)));
+  SlidingWindowSettings s;
+  s.patchSize = { { 8, 8, 8 } };
+  s.overlap = 0.0;
+  s.batchSize = 1; // 27 batches
+  filter->SetSlidingWindowSettings(s);
+
+  std::vector<float> seen;
+  auto               observer = itk::CStyleCommand::New();
+  observer->SetClientData(&seen);
+  observer->SetCallback([](itk::Object * caller, const itk::EventObject &, void * data) {
+    static_cast<std::vector<float> *>(data)->push_back(static_cast<itk::ProcessObject *>(caller)->GetProgress());
+  });
+  filter->AddObserver(itk::ProgressEvent(), observer);
+  filter->Update();
+  ASSERT_GE(seen.size(), 27u);
+  EXPECT_FLOAT_EQ(seen.back(), 1.0f);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+
+  // Abort once a third is done.
+  auto aborting = DeepSegmentationImageFilter<>::New();
+  aborting->SetInput(image);
+  aborting->SetModel(Wrap(test::MakeThresholdModule(0.0)));
+  aborting->SetSlidingWindowSettings(s);
+  auto abort = itk::CStyleCommand::New();
+  abort->SetCallback([](itk::Object * caller, const itk::EventObject &, void *) {
+    auto * process = static_cast<itk::ProcessObject *>(caller);
+    if (process->GetProgress() > 0.3f)
+      process->AbortGenerateDataOn();
+  });
+  aborting->AddObserver(itk::ProgressEvent(), abort);
+  EXPECT_THROW(aborting->Update(), itk::ProcessAborted);
+}
+
+TEST(DeepSegmentationImageFilter, RefusesToRunWithoutAModel)
+{
+  test::Geometry g;
+  auto           filter = DeepSegmentationImageFilter<>::New();
+  filter->SetInput(test::MakeImage(g, [](long, long, long) { return 0.0f; }));
+  EXPECT_THROW(filter->Update(), itk::ExceptionObject);
+}

@@ -1,0 +1,238 @@
+#include "medsegFixtureModels.h"
+#include "medsegSlidingWindowInferer.h"
+#include "medsegTorchScriptModel.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace medseg;
+
+namespace
+{
+std::shared_ptr<SegmentationModel>
+Wrap(torch::jit::Module module, bool optimize = true)
+{
+  TorchScriptModelOptions options;
+  options.device = "cpu";
+  options.optimize = optimize;
+  return std::make_shared<TorchScriptModel>(std::move(module), "fixture", options);
+}
+
+/** Counts model calls and the batch sizes it saw. */
+class CountingModel : public SegmentationModel
+{
+public:
+  at::Tensor
+  Forward(const at::Tensor & batch) override
+  {
+    ++calls;
+    batchSizes.push_back(batch.size(0));
+    return at::cat({ at::zeros_like(batch), batch }, 1);
+  }
+  c10::Device
+  GetDevice() const override
+  {
+    return c10::kCPU;
+  }
+  std::string
+  GetDescription() const override
+  {
+    return "counting";
+  }
+  int                  calls{ 0 };
+  std::vector<int64_t> batchSizes;
+};
+} // namespace
+
+TEST(SlidingWindow, PositionsStartAtZeroEndFlushAndCoverEveryVoxel)
+{
+  for (int64_t size : { 1, 7, 32, 33, 95, 96, 97, 181, 217 })
+  {
+    for (int64_t patch : { 1, 16, 32, 96 })
+    {
+      if (patch > size)
+        continue;
+      for (double overlap : { 0.0, 0.25, 0.5, 0.75 })
+      {
+        const auto p = ComputeWindowPositions(size, patch, overlap);
+        ASSERT_FALSE(p.empty());
+        EXPECT_EQ(p.front(), 0);
+        EXPECT_EQ(p.back(), size - patch);
+        std::vector<int> covered(static_cast<size_t>(size), 0);
+        for (size_t i = 0; i < p.size(); ++i)
+        {
+          if (i > 0)
+          {
+            EXPECT_GT(p[i], p[i - 1]);
+            EXPECT_LE(p[i] - p[i - 1], std::max<int64_t>(1, static_cast<int64_t>(std::floor(patch * (1 - overlap)))));
+          }
+          for (int64_t v = p[i]; v < p[i] + patch; ++v)
+            covered[static_cast<size_t>(v)] = 1;
+        }
+        for (int64_t v = 0; v < size; ++v)
+          ASSERT_EQ(covered[static_cast<size_t>(v)], 1) << "size " << size << " patch " << patch << " voxel " << v;
+      }
+    }
+  }
+  EXPECT_EQ(ComputeWindowPositions(181, 96, 0.5), (std::vector<int64_t>{ 0, 43, 85 }));
+}
+
+TEST(SlidingWindow, GaussianMapMatchesItsFormula)
+{
+  const std::array<int64_t, 3> patch{ { 8, 6, 5 } }; // x, y, z
+  const double                 scale = 0.125;
+  const at::Tensor             map = ComputeGaussianImportanceMap(patch, scale);
+  ASSERT_EQ(map.sizes(), (std::vector<int64_t>{ 5, 6, 8 }));
+  double maxValue = 0.0;
+  auto   raw = [&](int64_t x, int64_t y, int64_t z) {
+    double e = 0.0;
+    const int64_t idx[3] = { x, y, z };
+    for (int d = 0; d < 3; ++d)
+    {
+      const double c = (patch[d] - 1) / 2.0, s = scale * patch[d];
+      e += (idx[d] - c) * (idx[d] - c) / (2 * s * s);
+    }
+    return std::exp(-e);
+  };
+  for (int64_t z = 0; z < 5; ++z)
+    for (int64_t y = 0; y < 6; ++y)
+      for (int64_t x = 0; x < 8; ++x)
+        maxValue = std::max(maxValue, raw(x, y, z));
+  for (int64_t z = 0; z < 5; ++z)
+    for (int64_t y = 0; y < 6; ++y)
+      for (int64_t x = 0; x < 8; ++x)
+        ASSERT_NEAR(map[z][y][x].item<float>(), raw(x, y, z) / maxValue, 1e-6);
+  EXPECT_FLOAT_EQ(map.max().item<float>(), 1.0f);
+  // Symmetric about the centre.
+  EXPECT_FLOAT_EQ(map[0][0][0].item<float>(), map[4][5][7].item<float>());
+}
+
+TEST(SlidingWindow, AConstantModelGivesThatConstantEverywhere)
+{
+  const std::vector<double> logits{ 0.5, 2.0, -1.0 };
+  const at::Tensor          expected = at::softmax(at::tensor({ 0.5f, 2.0f, -1.0f }), 0);
+  SlidingWindowSettings     settings;
+  settings.patchSize = { { 8, 8, 8 } };
+  settings.overlap = 0.5;
+  for (BlendMode blend : { BlendMode::Gaussian, BlendMode::Constant })
+  {
+    settings.blend = blend;
+    auto             model = Wrap(test::MakeConstantModule(logits));
+    const at::Tensor out = SlidingWindowInferer(settings).Run(at::rand({ 1, 13, 20, 17 }), *model);
+    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{ 3, 13, 20, 17 }));
+    for (int k = 0; k < 3; ++k)
+    {
+      EXPECT_NEAR(out[k].min().item<float>(), expected[k].item<float>(), 1e-6);
+      EXPECT_NEAR(out[k].max().item<float>(), expected[k].item<float>(), 1e-6);
+    }
+  }
+}
+
+TEST(SlidingWindow, BlendedResultEqualsADirectComputation)
+{
+  // Independent reference: every patch through the model one at a time, accumulated with
+  // explicit loops over voxels; the engine batches, slices and divides with tensor ops.
+  auto                  model = Wrap(test::MakeConvolutionModule(2), false);
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 6, 5, 4 } }; // x, y, z
+  settings.overlap = 0.5;
+  settings.batchSize = 3;
+  const int64_t    Z = 7, Y = 9, X = 11;
+  const at::Tensor image = at::randn({ 1, Z, Y, X });
+  const at::Tensor out = SlidingWindowInferer(settings).Run(image, *model);
+
+  const at::Tensor w = ComputeGaussianImportanceMap(settings.patchSize, settings.sigmaScale);
+  at::Tensor       num = at::zeros({ 2, Z, Y, X }, at::kDouble), den = at::zeros({ Z, Y, X }, at::kDouble);
+  auto             acc = num.accessor<double, 4>();
+  auto             wsum = den.accessor<double, 3>();
+  for (int64_t z0 : ComputeWindowPositions(Z, 4, 0.5))
+    for (int64_t y0 : ComputeWindowPositions(Y, 5, 0.5))
+      for (int64_t x0 : ComputeWindowPositions(X, 6, 0.5))
+      {
+        const at::Tensor patch = image.slice(1, z0, z0 + 4).slice(2, y0, y0 + 5).slice(3, x0, x0 + 6).unsqueeze(0);
+        const at::Tensor p = at::softmax(model->Forward(patch), 1)[0].to(at::kDouble);
+        auto             pa = p.accessor<double, 4>();
+        auto             wa = w.accessor<float, 3>();
+        for (int64_t z = 0; z < 4; ++z)
+          for (int64_t y = 0; y < 5; ++y)
+            for (int64_t x = 0; x < 6; ++x)
+            {
+              for (int k = 0; k < 2; ++k)
+                acc[k][z0 + z][y0 + y][x0 + x] += wa[z][y][x] * pa[k][z][y][x];
+              wsum[z0 + z][y0 + y][x0 + x] += wa[z][y][x];
+            }
+      }
+  const at::Tensor reference = (num / den.unsqueeze(0)).to(at::kFloat);
+  EXPECT_LT((out - reference).abs().max().item<float>(), 1e-5);
+}
+
+TEST(SlidingWindow, PadsVolumesSmallerThanAPatchAndCropsBack)
+{
+  auto                  model = Wrap(test::MakeThresholdModule(0.5));
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 16, 16, 16 } };
+  const at::Tensor image = (at::arange(5 * 3 * 7).view({ 1, 5, 3, 7 }) % 2).to(at::kFloat);
+  const at::Tensor out = SlidingWindowInferer(settings).Run(image, *model);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{ 2, 5, 3, 7 }));
+  EXPECT_TRUE(at::equal(out.argmax(0), image[0].to(at::kLong)));
+}
+
+TEST(SlidingWindow, BatchesSeveralPatchesPerForwardCall)
+{
+  CountingModel         model;
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 4, 4, 4 } };
+  settings.overlap = 0.0;
+  settings.batchSize = 3;
+  SlidingWindowInferer(settings).Run(at::zeros({ 1, 8, 8, 8 }), model); // 8 patches
+  EXPECT_EQ(model.calls, 3);
+  EXPECT_EQ(model.batchSizes, (std::vector<int64_t>{ 3, 3, 2 }));
+}
+
+TEST(SlidingWindow, MirrorTTARunsEveryFlipCombinationAndUndoesIt)
+{
+  CountingModel         counting;
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 4, 4, 4 } };
+  settings.overlap = 0.0;
+  settings.batchSize = 8;
+  settings.mirrorAxes = { 0, 1, 2 };
+  SlidingWindowInferer(settings).Run(at::zeros({ 1, 8, 8, 8 }), counting);
+  EXPECT_EQ(counting.calls, 8); // one batch, 2^3 flip combinations
+
+  // A position-dependent model: flipped and un-flipped predictions differ unless undone correctly.
+  auto       model = Wrap(test::MakeConvolutionModule(2), false);
+  at::Tensor image = at::randn({ 1, 6, 7, 8 });
+  settings.patchSize = { { 8, 7, 6 } };
+  settings.mirrorAxes = { 0 };
+  const at::Tensor tta = SlidingWindowInferer(settings).Run(image, *model);
+  const at::Tensor plain = at::softmax(model->Forward(image.unsqueeze(0)), 1)[0];
+  const at::Tensor flipped = at::softmax(model->Forward(image.unsqueeze(0).flip({ 4 })), 1)[0].flip({ 3 });
+  EXPECT_LT((tta - (plain + flipped) / 2).abs().max().item<float>(), 1e-5);
+}
+
+TEST(SlidingWindow, SingleOutputModelsUseASigmoid)
+{
+  auto module = test::MakeConstantModule({ 0.75 });
+  auto model = Wrap(module);
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 4, 4, 4 } };
+  const at::Tensor out = SlidingWindowInferer(settings).Run(at::zeros({ 1, 4, 4, 4 }), *model);
+  ASSERT_EQ(out.size(0), 1);
+  EXPECT_NEAR(out.mean().item<float>(), 1.0 / (1.0 + std::exp(-0.75)), 1e-6);
+}
+
+TEST(SlidingWindow, SettingsAreValidated)
+{
+  SlidingWindowSettings s;
+  s.overlap = 1.0;
+  EXPECT_THROW(s.Validate(), std::invalid_argument);
+  s = {};
+  s.patchSize = { { 0, 4, 4 } };
+  EXPECT_THROW(s.Validate(), std::invalid_argument);
+  s = {};
+  s.mirrorAxes = { 3 };
+  EXPECT_THROW(s.Validate(), std::invalid_argument);
+  EXPECT_THROW(ParseBlendMode("gauss"), std::invalid_argument);
+}

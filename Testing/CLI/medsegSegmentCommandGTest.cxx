@@ -1,0 +1,237 @@
+// End-to-end tests of `medseg segment`: the real executable on generated phantoms and models.
+#include "medsegFixtureModels.h"
+#include "medsegGeometry.h"
+#include "medsegImageFileIO.h"
+#include "medsegProcess.h"
+#include "medsegTestHelpers.h"
+
+#include "itkImageIOFactory.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <limits>
+
+namespace fs = std::filesystem;
+using namespace medseg;
+using test::RunProcess;
+
+namespace
+{
+
+class SegmentCommand : public ::testing::Test
+{
+protected:
+  void
+  SetUp() override
+  {
+    test::Geometry g = test::WithDirection({}, "oblique");
+    g.size = { 30, 26, 20 };
+    g.spacing = { 0.9, 1.1, 1.6 };
+    g.origin = { 10.0, -20.0, 5.5 };
+    m_Image = test::MakeBallPhantom(g, { 14, 12, 9 }, 7.0, 100.0f, 0.0f);
+    WriteImageFile(m_Image.GetPointer(), Input());
+    auto model = test::MakeThresholdModule(50.0);
+    test::SaveModule(model, Model());
+  }
+
+  std::string
+  Input() const
+  {
+    return m_Dir / "ball.nii.gz";
+  }
+  std::string
+  Model() const
+  {
+    return m_Dir / "threshold.pt";
+  }
+  std::string
+  Output() const
+  {
+    return m_Dir / "labels.nii.gz";
+  }
+
+  test::ProcessResult
+  Segment(std::vector<std::string> extra, const std::string & input = "")
+  {
+    std::vector<std::string> args{ "segment",      "--model", Model(), "--input", input.empty() ? Input() : input,
+                                   "--output",     Output(),  "--patch-size", "16,12,8", "--normalize", "none",
+                                   "--threads",    "1" };
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProcess(MEDSEG_EXECUTABLE, args);
+  }
+
+  /** Expects a processing error naming `path` and `problem`, and no output file. */
+  void
+  ExpectRefused(const test::ProcessResult & r, const std::string & path, const std::string & problem, int code = 1)
+  {
+    EXPECT_EQ(r.exitCode, code) << r.err;
+    EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
+    EXPECT_FALSE(fs::exists(Output()));
+  }
+
+  test::TemporaryDirectory m_Dir;
+  FloatImage3::Pointer     m_Image;
+};
+
+itk::IOComponentEnum
+StoredComponentType(const std::string & path)
+{
+  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+  io->SetFileName(path);
+  io->ReadImageInformation();
+  return io->GetComponentType();
+}
+
+} // namespace
+
+TEST_F(SegmentCommand, GivesTheExactExpectedLabelMapWithTheInputGeometry)
+{
+  const auto r = Segment({ "--probabilities", m_Dir / "p.nii.gz" });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto labels = ReadScalarImage(Output());
+  EXPECT_EQ(DescribeGeometryDifference(m_Image, labels, 1e-5), "");
+  size_t mismatches = 0, foreground = 0;
+  for (size_t i = 0; i < m_Image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    const float expected = m_Image->GetBufferPointer()[i] > 50.0f ? 1.0f : 0.0f;
+    mismatches += labels->GetBufferPointer()[i] != expected;
+    foreground += expected > 0;
+  }
+  EXPECT_GT(foreground, 1000u);
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_EQ(StoredComponentType(Output()), itk::IOComponentEnum::UCHAR);
+  EXPECT_NE(r.out.find("label 1: " + std::to_string(foreground) + " voxels"), std::string::npos) << r.out;
+
+  // The probability map: two components, same geometry.
+  auto io = itk::ImageIOFactory::CreateImageIO((m_Dir / "p.nii.gz").c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+  io->SetFileName(m_Dir / "p.nii.gz");
+  io->ReadImageInformation();
+  EXPECT_EQ(io->GetNumberOfComponents(), 2u);
+}
+
+TEST_F(SegmentCommand, TTAAndConstantBlendingGiveTheSameAnswerOnAVoxelwiseModel)
+{
+  const auto r = Segment({ "--tta", "--blend", "constant", "--overlap", "0.25", "--batch-size", "3" });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto labels = ReadScalarImage(Output());
+  for (size_t i = 0; i < m_Image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    ASSERT_EQ(labels->GetBufferPointer()[i], m_Image->GetBufferPointer()[i] > 50.0f ? 1.0f : 0.0f);
+  }
+}
+
+TEST_F(SegmentCommand, ManyClassesGetAWiderLabelType)
+{
+  std::vector<double> centres;
+  for (int k = 0; k < 300; ++k)
+    centres.push_back(k);
+  auto model = test::MakeNearestCentreModule(centres);
+  test::SaveModule(model, Model());
+  test::Geometry g;
+  g.size = { 12, 10, 8 };
+  const auto ramp = test::MakeImage(g, [](long x, long y, long z) { return static_cast<float>((x + 12 * y + 120 * z) % 300); });
+  WriteImageFile(ramp.GetPointer(), m_Dir / "ramp.nrrd");
+  const auto r = Segment({}, m_Dir / "ramp.nrrd");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(StoredComponentType(Output()), itk::IOComponentEnum::USHORT);
+  const auto labels = ReadScalarImage(Output());
+  for (size_t i = 0; i < ramp->GetBufferedRegion().GetNumberOfPixels(); ++i)
+    ASSERT_EQ(labels->GetBufferPointer()[i], ramp->GetBufferPointer()[i]);
+}
+
+TEST_F(SegmentCommand, RefusesMissingTruncatedAnd4DInputs)
+{
+  ExpectRefused(Segment({}, m_Dir / "absent.nii.gz"), m_Dir / "absent.nii.gz", "no such file");
+
+  const std::string truncated = m_Dir / "truncated.nii";
+  WriteImageFile(m_Image.GetPointer(), truncated);
+  fs::resize_file(truncated, fs::file_size(truncated) - 1000);
+  ExpectRefused(Segment({}, truncated), truncated, "truncated");
+
+  using Image4 = itk::Image<float, 4>;
+  auto             image4 = Image4::New();
+  Image4::SizeType size{ { 4, 4, 4, 2 } };
+  image4->SetRegions(size);
+  image4->Allocate(true);
+  WriteImageFile(image4.GetPointer(), m_Dir / "two-volumes.nii.gz");
+  ExpectRefused(Segment({}, m_Dir / "two-volumes.nii.gz"), m_Dir / "two-volumes.nii.gz", "4D with 2 volumes");
+}
+
+TEST_F(SegmentCommand, RefusesNaNBadSpacingBadDirectionAndEmptyImages)
+{
+  auto nan = test::MakeImage({}, [](long x, long, long) {
+    return x == 3 ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+  });
+  WriteImageFile(nan.GetPointer(), m_Dir / "nan.nii.gz");
+  ExpectRefused(Segment({}, m_Dir / "nan.nii.gz"), m_Dir / "nan.nii.gz", "NaN or Inf");
+
+  const auto meta = [&](const std::string & name, const std::string & header, size_t voxels) {
+    std::string text = "ObjectType = Image\n" + header + "ElementType = MET_FLOAT\nElementDataFile = LOCAL\n";
+    text.append(voxels * 4, '\0');
+    test::WriteText(m_Dir / name, text);
+    return m_Dir / name;
+  };
+  const auto spacing = meta("spacing.mha", "NDims = 3\nDimSize = 4 4 4\nElementSpacing = 1 -1 1\n", 64);
+  ExpectRefused(Segment({}, spacing), spacing, "spacing along axis 1");
+  const auto sheared = meta("sheared.mha", "NDims = 3\nDimSize = 4 4 4\nTransformMatrix = 1 0 0 0.3 1 0 0 0 1\n", 64);
+  ExpectRefused(Segment({}, sheared), sheared, "not orthonormal");
+  const auto empty = meta("empty.mha", "NDims = 3\nDimSize = 4 4 0\n", 0);
+  ExpectRefused(Segment({}, empty), empty, "empty");
+}
+
+TEST_F(SegmentCommand, RefusesAFileThatIsNotAModel)
+{
+  test::WriteText(Model(), "not a model");
+  ExpectRefused(Segment({}), Model(), "not a TorchScript model");
+}
+
+TEST_F(SegmentCommand, NeverOverwritesWithoutBeingAsked)
+{
+  test::WriteText(Output(), "precious");
+  const auto r = Segment({});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--overwrite"), std::string::npos) << r.err;
+  EXPECT_EQ(test::ReadText(Output()), "precious");
+  ASSERT_EQ(Segment({ "--overwrite" }).exitCode, 0);
+  EXPECT_NE(test::ReadText(Output()), "precious");
+
+  // The input is never an output, even when asked.
+  const auto same = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", Model(), "--input", Input(), "--output",
+                                                    Input(), "--overwrite" });
+  EXPECT_EQ(same.exitCode, 1);
+  EXPECT_NE(same.err.find("is the input image"), std::string::npos) << same.err;
+  EXPECT_EQ(DescribeGeometryDifference(m_Image, ReadScalarImage(Input())), "");
+}
+
+TEST_F(SegmentCommand, UsageErrorsExitWithTwo)
+{
+  const auto check = [&](std::vector<std::string> args, const std::string & message) {
+    const auto r = RunProcess(MEDSEG_EXECUTABLE, args);
+    EXPECT_EQ(r.exitCode, 2) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(Output()));
+  };
+  check({ "segment", "--input", Input(), "--output", Output() }, "--model is required");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--overlap", "1.5" }, "overlap");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--patch-size", "16,16" },
+        "--patch-size");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--blend", "median" }, "--blend");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--normalize", "ct:40" }, "--normalize");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--frobnicate" }, "--frobnicate");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--device", "tpu" }, "--device");
+  check({ "frobnicate" }, "unknown command");
+}
+
+TEST_F(SegmentCommand, HelpDescribesEveryOption)
+{
+  const auto r = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--help" });
+  EXPECT_EQ(r.exitCode, 0);
+  for (const char * option : { "--model", "--input", "--output", "--probabilities", "--patch-size", "--overlap",
+                               "--blend", "--normalize", "--tta", "--threads", "--device" })
+  {
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  }
+}

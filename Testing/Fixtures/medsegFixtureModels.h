@@ -1,0 +1,42 @@
+#ifndef medsegFixtureModels_h
+#define medsegFixtureModels_h
+
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+namespace medseg::test
+{
+
+/** Small TorchScript models with known answers, built in C++ (torch::jit::Module::define), so
+ * tests and the pipeline-check demo need no Python and no download. All take [N,1,D,H,W]. */
+
+/** Two classes, voxel-wise: logits [0, steepness * (x - threshold)], so label 1 where x > threshold. */
+torch::jit::Module
+MakeThresholdModule(double threshold, double steepness = 10.0);
+
+/** Like MakeThresholdModule on a 3x3x3 mean of the input (zero padded at the patch border). */
+torch::jit::Module
+MakeSmoothedThresholdModule(double threshold, double steepness = 4.0);
+
+/** Returns the same logits everywhere: [N, K, D, H, W] filled with `logits[k]`. */
+torch::jit::Module
+MakeConstantModule(const std::vector<double> & logits);
+
+/** K classes: logit k = -(x - centres[k])^2, so each voxel gets the class whose centre is nearest. */
+torch::jit::Module
+MakeNearestCentreModule(const std::vector<double> & centres);
+
+/** A 3x3x3 convolution with K output channels, zero padding 1: output depends on neighbours and
+ * on where the patch border is, so blending matters. Weights are seeded. */
+torch::jit::Module
+MakeConvolutionModule(int64_t classes, uint64_t seed = 7);
+
+/** Saves `module` to `path` (TorchScript zip). */
+void
+SaveModule(torch::jit::Module & module, const std::string & path);
+
+} // namespace medseg::test
+
+#endif
