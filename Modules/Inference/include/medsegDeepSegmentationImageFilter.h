@@ -16,7 +16,8 @@ namespace medseg
 /** \class DeepSegmentationImageFilter
  * \brief Segments a float volume with a deep-learning model, as an ITK pipeline stage.
  *
- * The input's intensities are normalized (see NormalizationSpec), the model runs over the volume
+ * Input i is channel i of the model (SetInput(i, image)); all inputs must share one grid. Each
+ * channel's intensities are normalized on their own (see NormalizationSpec), the model runs over the volume
  * with a SlidingWindowInferer (overlapping patches, Gaussian-weighted blending of the per-patch
  * softmax, optional mirror test-time augmentation), and the arg-max class becomes the label.
  *
@@ -70,7 +71,7 @@ public:
     return m_SlidingWindowSettings;
   }
 
-  /** Intensity normalization applied to a copy of the input. Default: zscore. */
+  /** Intensity normalization applied to a copy of every input. Default: zscore. */
   void
   SetNormalization(const NormalizationSpec & spec);
   const NormalizationSpec &
@@ -78,6 +79,10 @@ public:
   {
     return m_Normalization;
   }
+
+  /** One normalization per input channel (overrides SetNormalization for those channels). */
+  void
+  SetChannelNormalizations(const std::vector<NormalizationSpec> & specs);
 
   /** Also produce output 1, the class probabilities. Default: off. */
   itkSetMacro(ProduceProbabilities, bool);
@@ -119,6 +124,7 @@ private:
   std::shared_ptr<SegmentationModel> m_Model;
   SlidingWindowSettings              m_SlidingWindowSettings;
   NormalizationSpec                  m_Normalization;
+  std::vector<NormalizationSpec>     m_ChannelNormalizations;
   bool                               m_ProduceProbabilities{ false };
   unsigned int                       m_NumberOfClasses{ 0 };
 };

@@ -1,6 +1,7 @@
 #ifndef medsegDeepSegmentationImageFilter_hxx
 #define medsegDeepSegmentationImageFilter_hxx
 
+#include "medsegGeometry.h"
 #include "medsegTensorBridge.h"
 
 #include "itkImageAlgorithm.h"
@@ -50,6 +51,15 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetNormalization(const N
 }
 
 template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetChannelNormalizations(
+  const std::vector<NormalizationSpec> & specs)
+{
+  m_ChannelNormalizations = specs;
+  this->Modified();
+}
+
+template <typename TInputImage, typename TOutputImage>
 auto
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GetProbabilityOutput() -> ProbabilityImageType *
 {
@@ -72,9 +82,12 @@ void
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateInputRequestedRegion()
 {
   Superclass::GenerateInputRequestedRegion();
-  if (auto * input = const_cast<TInputImage *>(this->GetInput()))
+  for (unsigned int i = 0; i < this->GetNumberOfIndexedInputs(); ++i)
   {
-    input->SetRequestedRegionToLargestPossibleRegion();
+    if (auto * input = const_cast<TInputImage *>(this->GetInput(i)))
+    {
+      input->SetRequestedRegionToLargestPossibleRegion();
+    }
   }
 }
 
@@ -95,6 +108,12 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::VerifyPreconditions() IT
   {
     itkExceptionMacro("no model set: call SetModel() before Update()");
   }
+  const unsigned int channels = this->GetNumberOfIndexedInputs();
+  if (static_cast<int64_t>(channels) != m_Model->GetNumberOfInputChannels())
+  {
+    itkExceptionMacro("the model takes " << m_Model->GetNumberOfInputChannels() << " input channel(s) but "
+                                         << channels << " input image(s) were given");
+  }
 }
 
 template <typename TInputImage, typename TOutputImage>
@@ -104,23 +123,35 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   const TInputImage * input = this->GetInput();
   OutputImageType *   labels = this->GetOutput(0);
 
-  // Normalize a float copy: the input belongs to the pipeline and stays untouched.
-  auto normalized = FloatImage3::New();
-  normalized->CopyInformation(input);
-  normalized->SetRegions(input->GetLargestPossibleRegion());
-  normalized->Allocate();
+  // Normalize float copies: the inputs belong to the pipeline and stay untouched.
+  const unsigned int                channels = this->GetNumberOfIndexedInputs();
+  std::vector<FloatImage3::Pointer> normalized;
+  std::vector<at::Tensor>           views;
+  for (unsigned int c = 0; c < channels; ++c)
   {
-    const auto * in = input->GetBufferPointer();
-    float *      out = normalized->GetBufferPointer();
-    const size_t n = input->GetLargestPossibleRegion().GetNumberOfPixels();
+    const TInputImage * channel = this->GetInput(c);
+    const std::string   difference = DescribeGeometryDifference(input, channel);
+    if (!difference.empty())
+    {
+      itkExceptionMacro("input " << c << " is not on the grid of input 0: " << difference);
+    }
+    auto copy = FloatImage3::New();
+    copy->CopyInformation(channel);
+    copy->SetRegions(channel->GetLargestPossibleRegion());
+    copy->Allocate();
+    const auto * in = channel->GetBufferPointer();
+    float *      out = copy->GetBufferPointer();
+    const size_t n = channel->GetLargestPossibleRegion().GetNumberOfPixels();
     for (size_t i = 0; i < n; ++i)
     {
       out[i] = static_cast<float>(in[i]);
     }
+    NormalizeIntensities(copy, c < m_ChannelNormalizations.size() ? m_ChannelNormalizations[c] : m_Normalization);
+    views.push_back(ImageToTensor(copy.GetPointer())[0][0]);
+    normalized.push_back(copy);
   }
-  NormalizeIntensities(normalized, m_Normalization);
-
-  const at::Tensor           volume = ImageToTensor(normalized.GetPointer())[0]; // [1, Z, Y, X]
+  // [C, Z, Y, X]; a single channel stays a view of its buffer (no copy).
+  const at::Tensor volume = channels == 1 ? views[0].unsqueeze(0) : at::stack(views);
   const SlidingWindowInferer inferer(m_SlidingWindowSettings);
   this->UpdateProgress(0.0f);
   const at::Tensor probabilities = inferer.Run(volume, *m_Model, [this](double fraction) {

@@ -10,8 +10,8 @@ namespace medseg
 
 /** \brief A network that maps image patches to per-class logits.
  *
- * Forward() takes a float batch [N, C, D, H, W] (3D) on GetDevice() and returns logits
- * [N, K, D, H, W] with the same spatial size. K == 1 means one sigmoid output (foreground
+ * Forward() takes a float batch [N, C, D, H, W] (3D models) or [N, C, H, W] (2D models) on
+ * GetDevice() and returns logits [N, K, ...] with the same spatial size. K == 1 means one sigmoid output (foreground
  * probability); K >= 2 means softmax over K classes whose index is the label value.
  * Implementations: TorchScriptModel here, native architectures in plugins. */
 class SegmentationModel
@@ -30,6 +30,13 @@ public:
   GetNumberOfInputChannels() const
   {
     return 1;
+  }
+
+  /** 3 for volumetric networks, 2 for networks that segment one slice at a time. */
+  virtual int
+  GetSpatialDimension() const
+  {
+    return 3;
   }
 
   /** One line for logs and reports, e.g. "TorchScript model.pt on cpu". */

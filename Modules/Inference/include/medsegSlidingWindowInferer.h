@@ -28,6 +28,7 @@ struct SlidingWindowSettings
   int64_t                batchSize{ 2 };              //!< patches per forward call
   std::vector<int>       mirrorAxes;                  //!< test-time augmentation: flip over these axes (0=x,1=y,2=z), all combinations
   float                  padValue{ 0.0f };            //!< value of voxels added around volumes smaller than a patch
+  int                    sliceAxis{ 2 };              //!< 2D models: the axis slices are taken across (patch size 1 there)
 
   /** Throws std::invalid_argument naming the field when a value is out of range. */
   void

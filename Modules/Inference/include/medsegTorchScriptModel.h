@@ -18,6 +18,7 @@ struct TorchScriptModelOptions
   /** torch::jit::freeze + torch::jit::optimize_for_inference after loading (2.8-4x on a CPU UNet). */
   bool    optimize{ true };
   int64_t inputChannels{ 1 };
+  int     spatialDims{ 3 }; //!< 2 for slice-wise models taking [N, C, H, W]
 };
 
 /** \brief A TorchScript module (`torch.jit.script`/`trace` output, or made in C++) as a SegmentationModel.
@@ -47,6 +48,11 @@ public:
   {
     return m_InputChannels;
   }
+  int
+  GetSpatialDimension() const override
+  {
+    return m_SpatialDims;
+  }
   std::string
   GetDescription() const override;
 
@@ -55,6 +61,7 @@ private:
   std::string        m_Name;
   c10::Device        m_Device;
   int64_t            m_InputChannels;
+  int                m_SpatialDims;
   bool               m_Optimized{ false };
 };
 

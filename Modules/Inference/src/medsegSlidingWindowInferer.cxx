@@ -31,6 +31,10 @@ SlidingWindowSettings::Validate() const
   {
     throw std::invalid_argument("batch size must be >= 1");
   }
+  if (sliceAxis < 0 || sliceAxis > 2)
+  {
+    throw std::invalid_argument("slice axis must be 0 (x), 1 (y) or 2 (z)");
+  }
   for (const int axis : mirrorAxes)
   {
     if (axis < 0 || axis > 2)
@@ -109,7 +113,18 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
     return logits.size(1) == 1 ? at::sigmoid(logits.to(at::kFloat)) : at::softmax(logits.to(at::kFloat), 1);
   };
   const at::Tensor onDevice = batch.to(model.GetDevice());
-  at::Tensor       sum = activate(model.Forward(onDevice));
+  // 2D models see [B, C, H, W]: the slice axis (patch size 1) is squeezed out and put back.
+  const bool    slices = model.GetSpatialDimension() == 2;
+  const int64_t sliceDim = 4 - m_Settings.sliceAxis;
+  const auto    forward = [&](const at::Tensor & x) {
+    return slices ? model.Forward(x.squeeze(sliceDim)).unsqueeze(sliceDim) : model.Forward(x);
+  };
+  if (slices && batch.size(sliceDim) != 1)
+  {
+    throw std::invalid_argument("a 2D model needs patch size 1 along the slice axis " +
+                                std::to_string(m_Settings.sliceAxis));
+  }
+  at::Tensor sum = activate(forward(onDevice));
   // Every non-empty subset of the mirror axes, as in nnU-Net's mirroring TTA.
   const auto &  axes = m_Settings.mirrorAxes;
   const int64_t combinations = int64_t{ 1 } << axes.size();
@@ -123,7 +138,7 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
         dims.push_back(4 - axes[a]); // x -> dim 4 (W), y -> 3 (H), z -> 2 (D)
       }
     }
-    sum = sum + activate(model.Forward(onDevice.flip(dims))).flip(dims);
+    sum = sum + activate(forward(onDevice.flip(dims))).flip(dims);
   }
   return (sum / static_cast<double>(combinations)).to(at::kCPU);
 }

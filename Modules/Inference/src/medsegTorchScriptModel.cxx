@@ -38,6 +38,7 @@ TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::string name, 
   , m_Name(std::move(name))
   , m_Device(ResolveDevice(options.device))
   , m_InputChannels(options.inputChannels)
+  , m_SpatialDims(options.spatialDims)
 {
   m_Module.eval();
   m_Module.to(m_Device);

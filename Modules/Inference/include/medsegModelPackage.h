@@ -1,0 +1,98 @@
+#ifndef medsegModelPackage_h
+#define medsegModelPackage_h
+
+#include "medsegIntensityNormalization.h"
+#include "medsegSlidingWindowInferer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace medseg
+{
+
+/** One class a model predicts: the label value written for it, its name and display colour. */
+struct LabelDescription
+{
+  unsigned int            value{ 0 };
+  std::string             name;
+  std::array<uint8_t, 3> color{ { 0, 0, 0 } };
+};
+
+/** One input channel: its name (e.g. "T1") and how it is normalized. */
+struct ChannelDescription
+{
+  std::string       name;
+  NormalizationSpec normalization;
+};
+
+/** \brief A self-describing model: `model.json` plus weights, in a folder or a `.medseg` archive.
+ *
+ * Everything needed to run the model without extra flags is here: architecture (plugin and
+ * hyper-parameters), input channels with their normalization, the orientation and spacing the
+ * model was trained at, the sliding-window settings, the labels, the weights' SHA-256 and how it
+ * was trained. The format is documented in Documentation/model-package.md.
+ *
+ * Load() validates model.json field by field and checks the weights' SHA-256 before anything
+ * reads the weights; every problem is an InputError naming the package and the field. */
+class ModelPackage
+{
+public:
+  static constexpr int FormatVersion = 1;
+
+  /** `path`: a package folder, its model.json, or a `.medseg`/`.tar.gz`/`.tar` archive (extracted
+   * into a private temporary folder that lives as long as the package). */
+  static ModelPackage
+  Load(const std::string & path);
+
+  /** Parses and validates model.json text; `subject` names it in errors. Does not touch weights. */
+  static ModelPackage
+  Parse(const nlohmann::json & document, const std::string & subject);
+
+  /** The package as model.json (round-trips through Parse). */
+  nlohmann::json
+  ToJson() const;
+
+  std::string source;    //!< what the user named
+  std::string directory; //!< folder holding model.json and the weights
+  std::string name;
+  std::string version;
+  std::string description;
+  std::string plugin;             //!< architecture plugin: torchscript, unet, fcn, ...
+  nlohmann::json hyperParameters; //!< handed to the plugin as it is
+  std::string weightsFile;        //!< relative to `directory`
+  std::string weightsSha256;
+  std::vector<ChannelDescription> channels;
+  std::string orientation{ "any" };        //!< axis codes such as "RAS" or "LPS", or "any"
+  std::optional<std::array<double, 3>> spacing; //!< mm along x,y,z, or none (keep the input's)
+  int                     spatialDims{ 3 };
+  int                     sliceAxis{ 2 }; //!< 2D models: slices are taken across this axis (0=x,1=y,2=z)
+  SlidingWindowSettings   window;
+  std::vector<LabelDescription> labels;
+  nlohmann::json          training; //!< provenance, free-form
+
+  /** Absolute path of the weights. */
+  std::string
+  WeightsPath() const;
+
+  /** Label value for class index k. */
+  unsigned int
+  LabelValue(size_t classIndex) const;
+
+private:
+  std::shared_ptr<void> m_ExtractedFolder; // removes the temporary folder of an archive
+};
+
+/** \brief Builds a package archive: `metadata` (model.json without the weights hash or with a
+ * stale one) + `weights` -> `output` (.medseg = tar.gz), filling in weights.file and the SHA-256.
+ * The metadata is validated first; the archive is written atomically. */
+void
+PackModel(const std::string & metadataPath, const std::string & weightsPath, const std::string & output);
+
+} // namespace medseg
+
+#endif

@@ -1,0 +1,46 @@
+#ifndef medsegModelSpace_h
+#define medsegModelSpace_h
+
+#include "medsegGeometry.h"
+#include "medsegImageTypes.h"
+
+#include <array>
+#include <string>
+
+namespace medseg
+{
+
+/** \brief The direction matrix (ITK, LPS world) whose voxel axes point as `codes` say.
+ *
+ * Codes name where each voxel axis points, as nibabel and 3D Slicer write them: "RAS" means
+ * i towards the Right, j Anterior, k Superior, i.e. columns (-1,0,0), (0,-1,0), (0,0,1) in ITK's
+ * LPS world. Throws std::invalid_argument for anything but three distinct axes of R/L, A/P, S/I. */
+Direction3
+DirectionFromAxisCodes(const std::string & codes);
+
+/** The axis codes of the closest axis-aligned orientation of `direction`, e.g. "LPS" for identity. */
+std::string
+AxisCodesFromDirection(const Direction3 & direction);
+
+/** \brief Permutes and flips the voxel axes (no interpolation) so they point as `codes` say,
+ * as closely as an oblique direction allows. World positions of voxels are unchanged. */
+FloatImage3::Pointer
+ReorientImage(const FloatImage3 * image, const std::string & codes);
+
+/** \brief Resamples (linear) onto the same direction and origin with `spacing` (x, y, z in mm);
+ * the new size keeps the physical extent: round(size * old spacing / new spacing). */
+FloatImage3::Pointer
+ResampleToSpacing(const FloatImage3 * image, const std::array<double, 3> & spacing);
+
+/** Resamples (linear) `image` onto the grid of `reference` through world coordinates. */
+FloatImage3::Pointer
+ResampleOnto(const FloatImage3 * image, const itk::ImageBase<3> * reference);
+
+/** \brief Resamples class probabilities (linear, component by component) onto the grid of
+ * `reference`; points just outside the source grid take the nearest voxel's value. */
+ProbabilityImage3::Pointer
+ResampleProbabilitiesOnto(const ProbabilityImage3 * probabilities, const itk::ImageBase<3> * reference);
+
+} // namespace medseg
+
+#endif

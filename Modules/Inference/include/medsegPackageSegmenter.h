@@ -1,0 +1,65 @@
+#ifndef medsegPackageSegmenter_h
+#define medsegPackageSegmenter_h
+
+#include "medsegImageTypes.h"
+#include "medsegModelPackage.h"
+#include "medsegSegmentationModel.h"
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace medseg
+{
+
+/** What PackageSegmenter::Run produces, on the grid of the first input channel. */
+struct PackageSegmentation
+{
+  LabelImage3::Pointer       labels;        //!< label values from the package's label list
+  ProbabilityImage3::Pointer probabilities; //!< class probabilities, or null if not asked for
+  unsigned int               classes{ 0 };
+};
+
+/** \brief Runs a model package end to end on co-registered scans, geometry-aware.
+ *
+ * 1. every channel is resampled (linear) onto the first channel's grid if it is not on it;
+ * 2. reoriented (axis permutation and flips only) to the package's orientation, unless "any";
+ * 3. resampled (linear) to the package's spacing, unless none;
+ * 4. each channel normalized as the package says, then the sliding window (2D models slice by
+ *    slice across the package's slice axis);
+ * 5. the class probabilities resampled (linear) back onto the first channel's original grid;
+ * 6. arg-max, and class k written as the package's label value k.
+ * The label map has exactly the first input's size, spacing, origin and direction. */
+class PackageSegmenter
+{
+public:
+  using ProgressCallback = std::function<void(double)>;
+
+  PackageSegmenter(ModelPackage package, std::shared_ptr<SegmentationModel> model);
+
+  /** Sliding-window settings; start from the package's, override as needed before Run(). */
+  SlidingWindowSettings &
+  WindowSettings()
+  {
+    return m_Window;
+  }
+
+  PackageSegmentation
+  Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
+      const ProgressCallback & progress = {}) const;
+
+  const ModelPackage &
+  GetPackage() const
+  {
+    return m_Package;
+  }
+
+private:
+  ModelPackage                       m_Package;
+  std::shared_ptr<SegmentationModel> m_Model;
+  SlidingWindowSettings              m_Window;
+};
+
+} // namespace medseg
+
+#endif

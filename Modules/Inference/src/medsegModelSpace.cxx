@@ -1,0 +1,140 @@
+#include "medsegModelSpace.h"
+
+#include "itkIdentityTransform.h"
+#include "itkLinearInterpolateImageFunction.h"
+#include "itkNearestNeighborExtrapolateImageFunction.h"
+#include "itkOrientImageFilter.h"
+#include "itkResampleImageFilter.h"
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+namespace medseg
+{
+
+Direction3
+DirectionFromAxisCodes(const std::string & codes)
+{
+  if (codes.size() != 3)
+  {
+    throw std::invalid_argument("axis codes must be three letters such as RAS, got '" + codes + "'");
+  }
+  Direction3    direction;
+  std::set<int> used;
+  direction.Fill(0.0);
+  for (unsigned int axis = 0; axis < 3; ++axis)
+  {
+    int    world = -1;
+    double sign = 1.0;
+    switch (codes[axis])
+    {
+      case 'L': world = 0; sign = 1.0; break;  // LPS: +x is Left
+      case 'R': world = 0; sign = -1.0; break;
+      case 'P': world = 1; sign = 1.0; break;  // +y is Posterior
+      case 'A': world = 1; sign = -1.0; break;
+      case 'S': world = 2; sign = 1.0; break;  // +z is Superior
+      case 'I': world = 2; sign = -1.0; break;
+      default:
+        throw std::invalid_argument("unknown axis code '" + std::string(1, codes[axis]) + "' in '" + codes + "'");
+    }
+    if (!used.insert(world).second)
+    {
+      throw std::invalid_argument("axis codes '" + codes + "' name one direction twice");
+    }
+    direction[world][axis] = sign;
+  }
+  return direction;
+}
+
+std::string
+AxisCodesFromDirection(const Direction3 & direction)
+{
+  static const char positive[3] = { 'L', 'P', 'S' };
+  static const char negative[3] = { 'R', 'A', 'I' };
+  std::string       codes;
+  for (unsigned int axis = 0; axis < 3; ++axis)
+  {
+    unsigned int best = 0;
+    for (unsigned int w = 1; w < 3; ++w)
+    {
+      if (std::abs(direction[w][axis]) > std::abs(direction[best][axis]))
+        best = w;
+    }
+    codes.push_back(direction[best][axis] >= 0 ? positive[best] : negative[best]);
+  }
+  return codes;
+}
+
+FloatImage3::Pointer
+ReorientImage(const FloatImage3 * image, const std::string & codes)
+{
+  auto orient = itk::OrientImageFilter<FloatImage3, FloatImage3>::New();
+  orient->UseImageDirectionOn();
+  orient->SetDesiredCoordinateDirection(DirectionFromAxisCodes(codes));
+  orient->SetInput(image);
+  orient->Update();
+  FloatImage3::Pointer out = orient->GetOutput();
+  out->DisconnectPipeline();
+  return out;
+}
+
+FloatImage3::Pointer
+ResampleToSpacing(const FloatImage3 * image, const std::array<double, 3> & spacing)
+{
+  const auto            size = image->GetLargestPossibleRegion().GetSize();
+  FloatImage3::SizeType newSize;
+  Spacing3              newSpacing;
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    newSpacing[d] = spacing[d];
+    newSize[d] = std::max<itk::SizeValueType>(
+      1, static_cast<itk::SizeValueType>(std::llround(size[d] * image->GetSpacing()[d] / spacing[d])));
+  }
+  auto resample = itk::ResampleImageFilter<FloatImage3, FloatImage3>::New();
+  resample->SetInput(image);
+  resample->SetInterpolator(itk::LinearInterpolateImageFunction<FloatImage3, double>::New());
+  resample->SetExtrapolator(itk::NearestNeighborExtrapolateImageFunction<FloatImage3, double>::New());
+  resample->SetOutputSpacing(newSpacing);
+  resample->SetOutputOrigin(image->GetOrigin());
+  resample->SetOutputDirection(image->GetDirection());
+  resample->SetSize(newSize);
+  resample->Update();
+  FloatImage3::Pointer out = resample->GetOutput();
+  out->DisconnectPipeline();
+  return out;
+}
+
+FloatImage3::Pointer
+ResampleOnto(const FloatImage3 * image, const itk::ImageBase<3> * reference)
+{
+  auto resample = itk::ResampleImageFilter<FloatImage3, FloatImage3>::New();
+  resample->SetInput(image);
+  resample->SetInterpolator(itk::LinearInterpolateImageFunction<FloatImage3, double>::New());
+  resample->SetExtrapolator(itk::NearestNeighborExtrapolateImageFunction<FloatImage3, double>::New());
+  resample->SetOutputParametersFromImage(reference);
+  resample->Update();
+  FloatImage3::Pointer out = resample->GetOutput();
+  out->DisconnectPipeline();
+  return out;
+}
+
+ProbabilityImage3::Pointer
+ResampleProbabilitiesOnto(const ProbabilityImage3 * probabilities, const itk::ImageBase<3> * reference)
+{
+  using Resample = itk::ResampleImageFilter<ProbabilityImage3, ProbabilityImage3>;
+  auto resample = Resample::New();
+  resample->SetInput(probabilities);
+  resample->SetInterpolator(itk::LinearInterpolateImageFunction<ProbabilityImage3, double>::New());
+  resample->SetExtrapolator(itk::NearestNeighborExtrapolateImageFunction<ProbabilityImage3, double>::New());
+  ProbabilityImage3::PixelType zero(probabilities->GetNumberOfComponentsPerPixel());
+  zero.Fill(0.0f);
+  resample->SetDefaultPixelValue(zero);
+  resample->SetOutputParametersFromImage(reference);
+  resample->Update();
+  ProbabilityImage3::Pointer out = resample->GetOutput();
+  out->DisconnectPipeline();
+  return out;
+}
+
+} // namespace medseg
