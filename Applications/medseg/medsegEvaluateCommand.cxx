@@ -1,0 +1,253 @@
+// medseg evaluate: segmentation metrics of predictions against references (one pair or two folders).
+#include "medsegCommandLine.h"
+#include "medsegCommands.h"
+#include "medsegError.h"
+#include "medsegEvaluationReport.h"
+#include "medsegGeometry.h"
+#include "medsegImageFileIO.h"
+#include "medsegSegmentationMetrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace medseg::cli
+{
+namespace
+{
+
+using P = Parameter;
+using K = ParameterKind;
+
+CommandLine
+EvaluateCommandLine()
+{
+  CommandLine cl("medseg evaluate", "Segmentation metrics",
+                 "Compares predicted label maps with reference label maps: per label Dice, IoU, volumes (mL), "
+                 "Hausdorff distance, HD95, average symmetric surface distance and surface Dice, in mm. Give two "
+                 "files, or two folders whose label maps are matched by file name. Pairs must share their "
+                 "geometry. See Documentation/metrics.md.");
+  cl.Add(P{ "reference", K::InputLabelMap, "Reference label map, or a folder of them.", "", {}, true, false, false,
+            "Reference", "Input/output" })
+    .Add(P{ "prediction", K::InputLabelMap, "Predicted label map, or a folder with the same file names.", "", {}, true,
+            false, false, "Prediction", "Input/output" })
+    .Add(P{ "output-csv", K::OutputFile, "Write per-case rows and summary rows (mean, std, median) as CSV.", "", {},
+            false, false, false, "CSV output", "Input/output" })
+    .Add(P{ "output-json", K::OutputFile, "Write per-case results and the summary as JSON.", "", {}, false, false,
+            false, "JSON output", "Input/output" })
+    .Add(P{ "labels", K::IntegerVector, "Labels to evaluate (default: every non-zero label in either image).", "", {},
+            false, false, false, "Labels", "Metrics" })
+    .Add(P{ "tolerance", K::Float, "Surface Dice tolerance in mm.", "1", {}, false, false, false, "Tolerance (mm)",
+            "Metrics" })
+    .Add(P{ "overwrite", K::Flag, "Replace output files that already exist.", "", {}, false, false, false,
+            "Overwrite", "Input/output" })
+    .Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
+  return cl;
+}
+
+/** CSV/JSON outputs: the right extension, an existing folder, no clobbering without --overwrite. */
+void
+CheckReportPath(const std::string & path, const std::string & extension, bool overwrite)
+{
+  if (fs::path(path).extension() != extension)
+  {
+    throw InputError(path, "expected a " + extension + " file name");
+  }
+  std::error_code ec;
+  fs::path        parent = fs::path(path).parent_path();
+  if (parent.empty())
+  {
+    parent = ".";
+  }
+  if (!fs::is_directory(parent, ec))
+  {
+    throw InputError(path, "its folder " + parent.string() + " does not exist");
+  }
+  if (fs::is_directory(path, ec))
+  {
+    throw InputError(path, "is a folder, not a file name");
+  }
+  if (fs::exists(path, ec) && !overwrite)
+  {
+    throw InputError(path, "already exists; pass --overwrite to replace it");
+  }
+}
+
+bool
+IsLabelMapFile(const fs::path & p)
+{
+  const std::string name = p.filename().string();
+  if (name.empty() || name[0] == '.')
+  {
+    return false;
+  }
+  for (const char * ext : { ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd" })
+  {
+    const std::string e(ext);
+    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
+    {
+      return true;
+    }
+  }
+  return false;
+}
+
+struct Pair
+{
+  std::string name;
+  std::string reference;
+  std::string prediction;
+};
+
+std::vector<Pair>
+MatchPairs(const std::string & reference, const std::string & prediction)
+{
+  std::error_code ec;
+  const bool      referenceIsFolder = fs::is_directory(reference, ec);
+  const bool      predictionIsFolder = fs::is_directory(prediction, ec);
+  if (referenceIsFolder != predictionIsFolder)
+  {
+    throw UsageError("--reference and --prediction must both be files or both be folders");
+  }
+  if (!referenceIsFolder)
+  {
+    return { { fs::path(prediction).filename().string(), reference, prediction } };
+  }
+  std::vector<Pair> pairs;
+  for (const auto & entry : fs::directory_iterator(reference, ec))
+  {
+    if (entry.is_regular_file() && IsLabelMapFile(entry.path()))
+    {
+      const std::string name = entry.path().filename().string();
+      const fs::path    predicted = fs::path(prediction) / name;
+      if (!fs::is_regular_file(predicted, ec))
+      {
+        throw InputError(predicted.string(), "missing: the reference folder has " + name + " but the prediction "
+                                               "folder has no file of that name");
+      }
+      pairs.push_back({ name, entry.path().string(), predicted.string() });
+    }
+  }
+  if (ec)
+  {
+    throw InputError(reference, "cannot list the folder: " + ec.message());
+  }
+  if (pairs.empty())
+  {
+    throw InputError(reference, "holds no label maps (.nii, .nii.gz, .nrrd, .mha, .mhd)");
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const Pair & a, const Pair & b) { return a.name < b.name; });
+  return pairs;
+}
+
+std::string
+Format(double v)
+{
+  if (std::isinf(v))
+  {
+    return "inf";
+  }
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(4) << v;
+  return os.str();
+}
+
+} // namespace
+
+int
+RunEvaluateCommand(const std::vector<std::string> & arguments)
+{
+  const CommandLine     cl = EvaluateCommandLine();
+  const ParsedArguments args = cl.Parse(arguments);
+  if (args.Flag("help"))
+  {
+    std::cout << cl.Help();
+    return ExitSuccess;
+  }
+  EvaluationOptions options;
+  options.surfaceTolerance = args.GetFloat("tolerance");
+  if (!(options.surfaceTolerance >= 0.0) || !std::isfinite(options.surfaceTolerance))
+  {
+    throw UsageError("--tolerance must be a distance >= 0 in mm");
+  }
+  if (args.Has("labels"))
+  {
+    for (const long label : args.GetIntegerVector("labels"))
+    {
+      if (label < 1 || label > std::numeric_limits<LabelImage3::PixelType>::max())
+      {
+        throw UsageError("--labels: " + std::to_string(label) + " is not a label (1.." +
+                         std::to_string(std::numeric_limits<LabelImage3::PixelType>::max()) + ")");
+      }
+      options.labels.push_back(static_cast<unsigned int>(label));
+    }
+  }
+  const std::string csv = args.Get("output-csv");
+  const std::string json = args.Get("output-json");
+  const bool        overwrite = args.Flag("overwrite");
+  const bool        quiet = args.Flag("quiet");
+  if (!csv.empty())
+  {
+    CheckReportPath(csv, ".csv", overwrite);
+  }
+  if (!json.empty())
+  {
+    CheckReportPath(json, ".json", overwrite);
+  }
+  const auto pairs = MatchPairs(args.Get("reference"), args.Get("prediction"));
+
+  std::vector<CaseEvaluation> cases;
+  for (const auto & pair : pairs)
+  {
+    const auto reference = ReadLabelImage(pair.reference);
+    const auto prediction = ReadLabelImage(pair.prediction);
+    const auto difference = DescribeGeometryDifference(reference, prediction);
+    if (!difference.empty())
+    {
+      throw InputError(pair.prediction, difference + " (reference " + pair.reference + ")");
+    }
+    cases.push_back({ pair.name, EvaluateSegmentation(reference, prediction, options) });
+    if (!quiet)
+    {
+      for (const auto & m : cases.back().labels)
+      {
+        std::cout << pair.name << "  label " << m.label << ": Dice " << Format(m.dice) << ", IoU " << Format(m.iou)
+                  << ", HD " << Format(m.hausdorff) << " mm, HD95 " << Format(m.hausdorff95) << " mm, ASSD "
+                  << Format(m.averageSurfaceDistance) << " mm, surface Dice@" << options.surfaceTolerance << "mm "
+                  << Format(m.surfaceDice) << ", volume " << Format(m.predictionVolume) << " / "
+                  << Format(m.referenceVolume) << " mL\n";
+      }
+    }
+  }
+  if (!csv.empty())
+  {
+    WriteEvaluationCSV(cases, options.surfaceTolerance, csv);
+  }
+  if (!json.empty())
+  {
+    WriteEvaluationJSON(cases, options.surfaceTolerance, json);
+  }
+  if (!quiet && cases.size() > 1)
+  {
+    std::map<unsigned int, std::vector<double>> dice;
+    for (const auto & c : cases)
+      for (const auto & m : c.labels)
+        dice[m.label].push_back(m.dice);
+    for (const auto & [label, values] : dice)
+    {
+      const auto s = Summarize(values);
+      std::cout << "summary label " << label << ": Dice mean " << Format(s.mean) << ", std " << Format(s.std)
+                << ", median " << Format(s.median) << " over " << values.size() << " cases\n";
+    }
+  }
+  return ExitSuccess;
+}
+
+} // namespace medseg::cli
