@@ -1,0 +1,68 @@
+// medseg mesh: label surfaces of a label map, exported as STL/VTP/OBJ/PLY.
+#include "medsegCommandLine.h"
+#include "medsegCommands.h"
+#include "medsegError.h"
+#include "medsegImageFileIO.h"
+#include "medsegVisualizationCommandOptions.h"
+
+#include <iomanip>
+#include <iostream>
+
+namespace medseg::cli
+{
+
+namespace
+{
+
+CommandLine
+MeshCommandLine()
+{
+  using P = Parameter;
+  using K = ParameterKind;
+  CommandLine cl("medseg mesh", "Label surfaces",
+                 "Extracts one smoothed surface per label (discrete flying edges, windowed-sinc smoothing,\n"
+                 "optional decimation) in world coordinates (LPS by default, so that the meshes overlay the\n"
+                 "image in 3D Slicer) and writes label_<value>_<name>.<ext> files plus meshes.csv.",
+                 "Surface Models");
+  cl.Add(P{ "labelmap", K::InputLabelMap, "Label map to mesh.", "", {}, true, false, true, "Label map", "Input/output" })
+    .Add(P{ "output-dir", K::Directory, "Folder for the mesh files (created if needed).", "", {}, true, false, false,
+            "Output folder", "Input/output" })
+    .Add(P{ "labels", K::IntegerVector, "Label values to mesh (default: every label present).", "", {}, false, false,
+            false, "Labels", "Labels" });
+  AddLabelTableParameter(cl);
+  AddMeshParameters(cl, "Surface");
+  cl.Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
+  return cl;
+}
+
+} // namespace
+
+int
+RunMeshCommand(const std::vector<std::string> & arguments)
+{
+  const CommandLine     cl = MeshCommandLine();
+  const ParsedArguments args = cl.Parse(arguments);
+  if (args.Flag("help"))
+  {
+    std::cout << cl.Help();
+    return ExitSuccess;
+  }
+  MeshOptions options = MeshOptionsFromArguments(args);
+  options.labels = LabelValues(args, "labels");
+  const LabelTable table = ReadLabelTableOption(args);
+  const auto       labels = ReadLabelImage(args.Get("labelmap"));
+  const auto       summaries = WriteLabelMeshes(labels, args.Get("output-dir"), options, table);
+  if (!args.Flag("quiet"))
+  {
+    for (const auto & s : summaries)
+    {
+      std::cout << "label " << s.info.value << " (" << s.info.name << "): " << s.numberOfTriangles << " triangles, "
+                << std::fixed << std::setprecision(1) << s.meshVolume << " mm^3 (voxels " << s.voxelVolume
+                << " mm^3)\n";
+    }
+    std::cout << summaries.size() << " label(s) written to " << args.Get("output-dir") << '\n';
+  }
+  return ExitSuccess;
+}
+
+} // namespace medseg::cli
