@@ -18,6 +18,21 @@ struct Command
 int
 RunSegmentCommand(const std::vector<std::string> & arguments);
 
+int
+RunModelCommand(const std::vector<std::string> & arguments);
+int
+RunPluginsCommand(const std::vector<std::string> & arguments);
+int
+RunPostprocessCommand(const std::vector<std::string> & arguments);
+int
+RunEvaluateCommand(const std::vector<std::string> & arguments);
+int
+RunMeshCommand(const std::vector<std::string> & arguments);
+int
+RunRenderCommand(const std::vector<std::string> & arguments);
+int
+RunViewCommand(const std::vector<std::string> & arguments);
+
 } // namespace medseg::cli
 
 #endif

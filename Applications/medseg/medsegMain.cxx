@@ -14,6 +14,15 @@ using medseg::cli::Command;
 
 const Command commands[] = {
   { "segment", "segment an image with a deep-learning model", &medseg::cli::RunSegmentCommand },
+  { "model", "inspect (info) or build (pack) a model package", &medseg::cli::RunModelCommand },
+  { "plugins", "list the model plugins found, and those refused and why", &medseg::cli::RunPluginsCommand },
+  { "postprocess", "clean up a label map (components, holes, smoothing, edges)", &medseg::cli::RunPostprocessCommand },
+  { "evaluate", "Dice, Hausdorff and surface metrics against references", &medseg::cli::RunEvaluateCommand },
+#ifdef MEDSEG_WITH_VISUALIZATION
+  { "mesh", "label surfaces as STL/VTP/OBJ/PLY files", &medseg::cli::RunMeshCommand },
+  { "render", "overview picture: slices, label overlay, 3D surfaces, legend", &medseg::cli::RunRenderCommand },
+  { "view", "interactive slice and 3D viewer", &medseg::cli::RunViewCommand },
+#endif
 };
 
 void

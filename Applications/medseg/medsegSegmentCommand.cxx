@@ -3,17 +3,29 @@
 #include "medsegCommands.h"
 #include "medsegDeepSegmentationImageFilter.h"
 #include "medsegError.h"
+#include "medsegLabelTable.h"
 #include "medsegImageFileIO.h"
+#include "medsegModelPackage.h"
+#include "medsegPackageSegmenter.h"
 #include "medsegPixelTypeDispatch.h"
+#include "medsegPluginRegistry.h"
+#include "medsegPostProcessingPipeline.h"
 #include "medsegProgressLine.h"
 #include "medsegTorchRuntime.h"
 #include "medsegTorchScriptModel.h"
 
 #include "itkCastImageFilter.h"
 
+#ifdef MEDSEG_WITH_VISUALIZATION
+#  include "medsegLabelSurface.h"
+#  include "medsegOverviewRenderer.h"
+#endif
+
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <optional>
 
 namespace medseg::cli
 {
@@ -28,31 +40,48 @@ CommandLine
 SegmentCommandLine()
 {
   CommandLine cl("medseg segment", "Deep-learning segmentation",
-                 "Runs a TorchScript model ([N,1,D,H,W] float in, [N,K,D,H,W] logits out) over a 3D image\n"
-                 "with a Gaussian-blended sliding window and writes the arg-max label map with exactly the\n"
-                 "input's size, spacing, origin and direction. Sizes and axes are in image order (x,y,z).");
-  cl.Add(P{ "model", K::InputFile, "TorchScript model file (.pt).", "", {}, true, false, false, "Model", "Input/output" })
-    .Add(P{ "input", K::InputImage, "Image to segment: NIfTI, NRRD, MetaImage, or a folder holding one DICOM series.", "",
-            {}, true, false, false, "Input volume", "Input/output" })
+                 "Runs a model over a 3D image with a Gaussian-blended sliding window and writes the arg-max\n"
+                 "label map with exactly the input's size, spacing, origin and direction. The model is a model\n"
+                 "package (folder, model.json or .medseg archive: it carries its own orientation, spacing,\n"
+                 "normalization, patch size and labels, so no other option is needed) or a bare TorchScript\n"
+                 "file ([N,C,D,H,W] float in, [N,K,D,H,W] logits out). Options given here override the\n"
+                 "package's. Sizes and axes are in image order (x,y,z).");
+  cl.Add(P{ "model", K::InputFile, "Model package (folder, model.json, .medseg) or TorchScript file (.pt).", "", {},
+            true, false, false, "Model", "Input/output" })
+    .Add(P{ "input", K::InputImage,
+            "Image to segment: NIfTI, NRRD, MetaImage, or a folder holding one DICOM series. Repeat it for\n"
+            "      models with several channels, in the order model.json names them.",
+            "", {}, true, true, false, "Input volume", "Input/output" })
     .Add(P{ "output", K::OutputLabelMap, "Label map to write (.nii.gz, .nii, .nrrd or .mha).", "", {}, true, false,
             false, "Output label map", "Input/output" })
     .Add(P{ "probabilities", K::OutputImage, "Also write the class probabilities (one component per class).", "", {},
             false, false, false, "Output probabilities", "Input/output" })
     .Add(P{ "overwrite", K::Flag, "Replace output files that already exist.", "", {}, false, false, false, "Overwrite",
             "Input/output" })
-    .Add(P{ "patch-size", K::IntegerVector, "Patch size in voxels along x,y,z (one number for a cube).", "96,96,96",
+    .Add(P{ "postprocess", K::String,
+            "Post-processing steps, e.g. \"largest-component;fill-holes;smooth:1mm\" (see Documentation/postprocessing.md).",
+            "", {}, false, false, false, "Post-processing", "Input/output" })
+    .Add(P{ "mesh", K::Directory, "Also write a surface mesh per label into this folder (STL + VTP, LPS world).", "",
+            {}, false, false, false, "Mesh folder", "Input/output" })
+    .Add(P{ "screenshot", K::OutputFile, "Also write an overview picture (three slices, 3D view, legend) as PNG.", "",
+            {}, false, false, false, "Screenshot", "Input/output" })
+    .Add(P{ "patch-size", K::IntegerVector,
+            "Patch size in voxels along x,y,z (one number for a cube). Default: the package's, else 96,96,96.", "",
             {}, false, false, false, "Patch size", "Sliding window" })
-    .Add(P{ "overlap", K::Float, "Fraction of a patch shared with its neighbour, in [0, 1).", "0.5", {}, false, false,
+    .Add(P{ "overlap", K::Float, "Fraction of a patch shared with its neighbour, in [0, 1). Default: the package's, else 0.5.", "", {}, false, false,
             false, "Overlap", "Sliding window" })
-    .Add(P{ "blend", K::Enumeration, "How overlapping patches are combined.", "gaussian", { "gaussian", "constant" },
+    .Add(P{ "blend", K::Enumeration, "How overlapping patches are combined. Default: the package's, else gaussian.", "", { "gaussian", "constant" },
             false, false, false, "Blending", "Sliding window" })
-    .Add(P{ "batch-size", K::Integer, "Patches per forward call.", "2", {}, false, false, false, "Batch size",
+    .Add(P{ "batch-size", K::Integer, "Patches per forward call. Default: the package's, else 2.", "", {}, false, false, false, "Batch size",
             "Sliding window" })
-    .Add(P{ "normalize", K::String, "Intensity normalization: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH.",
-            "zscore", {}, false, false, false, "Normalization", "Sliding window" })
-    .Add(P{ "tta", K::Flag, "Test-time augmentation: average over mirrored copies (see --mirror-axes).", "", {}, false,
-            false, false, "Mirror TTA", "Sliding window" })
-    .Add(P{ "mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.", "0,1,2", {},
+    .Add(P{ "normalize", K::String,
+            "Intensity normalization of every channel: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH.\n"
+            "      Default: the package's per channel, else zscore.",
+            "", {}, false, false, false, "Normalization", "Sliding window" })
+    .Add(P{ "tta", K::Flag,
+            "Test-time augmentation: average over mirrored copies along the package's mirror axes (else 0,1,2).", "", {},
+            false, false, false, "Mirror TTA", "Sliding window" })
+    .Add(P{ "mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.", "", {},
             false, false, false, "Mirror axes", "Sliding window" })
     .Add(P{ "threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).", "0", {}, false, false,
             false, "Threads", "Runtime" })
@@ -64,33 +93,40 @@ SegmentCommandLine()
   return cl;
 }
 
+/** The package's (or the defaults') sliding-window settings, overridden by the options given. */
 SlidingWindowSettings
-WindowSettings(const ParsedArguments & args)
+WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromPackage)
 {
-  SlidingWindowSettings s;
-  const auto            patch = args.GetIntegerVector("patch-size");
-  if (patch.size() != 1 && patch.size() != 3)
+  if (args.Has("patch-size"))
   {
-    throw UsageError("--patch-size needs one or three integers (x,y,z), got '" + args.Get("patch-size") + "'");
-  }
-  for (int d = 0; d < 3; ++d)
-  {
-    s.patchSize[d] = patch.size() == 1 ? patch[0] : patch[d];
-    if (s.patchSize[d] < 1 || s.patchSize[d] > 4096)
+    const auto patch = args.GetIntegerVector("patch-size");
+    if (patch.size() != 1 && patch.size() != 3)
     {
-      throw UsageError("--patch-size values must be between 1 and 4096, got '" + args.Get("patch-size") + "'");
+      throw UsageError("--patch-size needs one or three integers (x,y,z), got '" + args.Get("patch-size") + "'");
+    }
+    for (int d = 0; d < 3; ++d)
+    {
+      s.patchSize[d] = patch.size() == 1 ? patch[0] : patch[d];
+      if (s.patchSize[d] < 1 || s.patchSize[d] > 4096)
+      {
+        throw UsageError("--patch-size values must be between 1 and 4096, got '" + args.Get("patch-size") + "'");
+      }
     }
   }
-  s.overlap = args.GetFloat("overlap");
-  s.blend = ParseBlendMode(args.Get("blend"));
-  s.batchSize = args.GetInteger("batch-size");
-  if (args.Flag("tta"))
+  if (args.Has("overlap"))
+    s.overlap = args.GetFloat("overlap");
+  if (args.Has("blend"))
+    s.blend = ParseBlendMode(args.Get("blend"));
+  if (args.Has("batch-size"))
+    s.batchSize = args.GetInteger("batch-size");
+  std::vector<int> axes = fromPackage && !s.mirrorAxes.empty() ? s.mirrorAxes : std::vector<int>{ 0, 1, 2 };
+  if (args.Has("mirror-axes"))
   {
+    axes.clear();
     for (const long axis : args.GetIntegerVector("mirror-axes"))
-    {
-      s.mirrorAxes.push_back(static_cast<int>(axis));
-    }
+      axes.push_back(static_cast<int>(axis));
   }
+  s.mirrorAxes = args.Flag("tta") ? axes : std::vector<int>{};
   try
   {
     s.Validate();
@@ -100,6 +136,56 @@ WindowSettings(const ParsedArguments & args)
     throw UsageError(e.what());
   }
   return s;
+}
+
+/** Is `path` a model package rather than a bare TorchScript file? */
+bool
+IsModelPackage(const std::string & path)
+{
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || std::filesystem::path(path).filename() == "model.json")
+    return true;
+  const std::string name = std::filesystem::path(path).filename().string();
+  const auto        ends = [&](const std::string & suffix) {
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".medseg") || ends(".tar.gz") || ends(".tgz") || ends(".tar");
+}
+
+/** The network a package names. The torchscript architecture is built in; others come from plugins. */
+std::shared_ptr<SegmentationModel>
+CreatePackageModel(const ModelPackage & package, const TorchScriptModelOptions & base)
+{
+  if (package.plugin == "torchscript")
+  {
+    TorchScriptModelOptions options = base;
+    options.inputChannels = static_cast<int64_t>(package.channels.size());
+    options.spatialDims = package.spatialDims;
+    if (package.hyperParameters.contains("optimize") && package.hyperParameters["optimize"].is_boolean())
+      options.optimize = options.optimize && package.hyperParameters["optimize"].get<bool>();
+    return TorchScriptModel::Load(package.WeightsPath(), options);
+  }
+  const PluginRegistry registry;
+  if (!registry.HasPlugin(package.plugin))
+  {
+    throw InputError(package.source, "needs architecture plugin '" + package.plugin +
+                                       "', which was not found (see medseg plugins; MEDSEG_PLUGIN_PATH)");
+  }
+  return registry.CreateModel(package.plugin, package.hyperParameters.dump(), package.WeightsPath(), base.device,
+                              static_cast<int64_t>(package.channels.size()));
+}
+
+template <typename TLabelImage>
+void
+WriteSmallestLabelType(const TLabelImage * labels, unsigned long maxLabel, const std::string & path)
+{
+  DispatchLabelPixelType(std::max(maxLabel, 1ul), [&](auto tag) {
+    using LabelImage = itk::Image<typename decltype(tag)::type, 3>;
+    auto cast = itk::CastImageFilter<TLabelImage, LabelImage>::New();
+    cast->SetInput(labels);
+    cast->Update();
+    WriteImageFile(cast->GetOutput(), path);
+  });
 }
 
 bool
@@ -127,93 +213,198 @@ RunSegmentCommand(const std::vector<std::string> & arguments)
   }
 
   // Everything that can be checked without reading data is checked first.
-  const SlidingWindowSettings window = WindowSettings(args);
-  NormalizationSpec           normalization;
-  try
+  std::optional<NormalizationSpec> normalizationOverride;
+  if (args.Has("normalize"))
   {
-    normalization = NormalizationSpec::Parse(args.Get("normalize"));
-  }
-  catch (const std::invalid_argument & e)
-  {
-    throw UsageError(std::string("--normalize: ") + e.what());
+    try
+    {
+      normalizationOverride = NormalizationSpec::Parse(args.Get("normalize"));
+    }
+    catch (const std::invalid_argument & e)
+    {
+      throw UsageError(std::string("--normalize: ") + e.what());
+    }
   }
   const long threads = args.GetInteger("threads");
   if (threads < 0)
   {
     throw UsageError("--threads must be >= 0");
   }
-  const std::string input = args.Get("input");
-  const std::string output = args.Get("output");
-  const std::string probabilities = args.Get("probabilities");
-  const bool        overwrite = args.Flag("overwrite");
-  const bool        quiet = args.Flag("quiet");
-  for (const std::string & out : { output, probabilities })
+  const std::string postprocess = args.Get("postprocess");
+  if (!postprocess.empty())
+  {
+    ValidatePostProcessingSpec(postprocess);
+  }
+  const std::vector<std::string> inputs = args.GetAll("input");
+  const std::string              output = args.Get("output");
+  const std::string              probabilities = args.Get("probabilities");
+  const std::string              meshDir = args.Get("mesh");
+  const std::string              screenshot = args.Get("screenshot");
+  const bool                     overwrite = args.Flag("overwrite");
+  const bool                     quiet = args.Flag("quiet");
+  for (const std::string & out : { output, probabilities, screenshot })
   {
     if (out.empty())
       continue;
-    if (SamePath(out, input))
+    for (const auto & input : inputs)
     {
-      throw InputError(out, "is the input image; refusing to overwrite it");
+      if (SamePath(out, input))
+        throw InputError(out, "is an input image; refusing to overwrite it");
     }
-    CheckOutputPath(out, overwrite);
+    if (out != screenshot)
+      CheckOutputPath(out, overwrite);
   }
   if (!probabilities.empty() && SamePath(output, probabilities))
   {
     throw UsageError("--output and --probabilities name the same file");
   }
+#ifdef MEDSEG_WITH_VISUALIZATION
+  if (!screenshot.empty())
+  {
+    if (std::filesystem::exists(screenshot) && !overwrite)
+      throw InputError(screenshot, "already exists; pass --overwrite to replace it");
+    if (!HasRenderingDisplay())
+      throw InputError(screenshot, "a picture needs an X display; run under xvfb-run -a");
+  }
+  if (!meshDir.empty() && !std::filesystem::is_directory(meshDir))
+  {
+    throw InputError(meshDir, "mesh folder does not exist");
+  }
+#else
+  if (!screenshot.empty() || !meshDir.empty())
+  {
+    throw UsageError("--mesh and --screenshot need MedSeg built with Visualization (VTK)");
+  }
+#endif
 
   SetTorchThreads(static_cast<int>(threads));
   TorchScriptModelOptions modelOptions;
   modelOptions.device = args.Get("device");
   modelOptions.optimize = !args.Flag("no-optimize");
-  const auto model = TorchScriptModel::Load(args.Get("model"), modelOptions);
-  const auto image = ReadScalarImage(input);
 
-  using LabelFilter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned short, 3>>;
-  auto filter = LabelFilter::New();
-  filter->SetInput(image);
-  filter->SetModel(model);
-  filter->SetSlidingWindowSettings(window);
-  filter->SetNormalization(normalization);
-  filter->SetProduceProbabilities(!probabilities.empty());
-  ProgressLine progress("segment", !quiet && ProgressLine::IsTerminal());
-  progress.Observe(filter);
-  filter->Update();
-  progress.Finish();
-
-  const unsigned int classes = filter->GetNumberOfClasses();
-  const auto *       labels = filter->GetLabelOutput();
-  // The label map gets the smallest unsigned type that holds every class of the model.
-  DispatchLabelPixelType(classes > 1 ? classes - 1 : 1, [&](auto tag) {
-    using LabelImage = itk::Image<typename decltype(tag)::type, 3>;
-    auto cast = itk::CastImageFilter<LabelFilter::OutputImageType, LabelImage>::New();
-    cast->SetInput(labels);
-    cast->Update();
-    WriteImageFile(cast->GetOutput(), output);
-  });
-  if (!probabilities.empty())
+  const std::string                  modelPath = args.Get("model");
+  const bool                         isPackage = IsModelPackage(modelPath);
+  std::optional<ModelPackage>        package;
+  std::shared_ptr<SegmentationModel> model;
+  SlidingWindowSettings              window;
+  if (isPackage)
   {
-    WriteImageFile(filter->GetProbabilityOutput(), probabilities);
+    package = ModelPackage::Load(modelPath); // validated, weights hash checked
+    if (inputs.size() != package->channels.size())
+    {
+      std::string names;
+      for (const auto & c : package->channels)
+        names += (names.empty() ? "" : ", ") + c.name;
+      throw UsageError("model '" + package->name + "' takes " + std::to_string(package->channels.size()) +
+                       " input(s) (" + names + "), " + std::to_string(inputs.size()) + " --input given");
+    }
+    window = WindowSettings(args, package->window, true);
+    model = CreatePackageModel(*package, modelOptions);
   }
+  else
+  {
+    window = WindowSettings(args, SlidingWindowSettings{}, false);
+    modelOptions.inputChannels = static_cast<int64_t>(inputs.size());
+    model = TorchScriptModel::Load(modelPath, modelOptions);
+  }
+
+  std::vector<FloatImage3::Pointer> images;
+  for (const auto & input : inputs)
+  {
+    images.push_back(ReadScalarImage(input));
+  }
+
+  ProgressLine         progress("segment", !quiet && ProgressLine::IsTerminal());
+  LabelImage3::Pointer labels;
+  unsigned int         classes = 0;
+  unsigned long        maxLabel = 1;
+  LabelTable           table;
+  if (package)
+  {
+    if (normalizationOverride)
+    {
+      for (auto & c : package->channels)
+        c.normalization = *normalizationOverride;
+    }
+    PackageSegmenter segmenter(*package, model);
+    segmenter.WindowSettings() = window;
+    segmenter.WindowSettings().sliceAxis = package->sliceAxis;
+    const PackageSegmentation result =
+      segmenter.Run(images, !probabilities.empty(), [&progress](double f) { progress.Update(f); });
+    labels = result.labels;
+    classes = result.classes;
+    for (const auto & l : package->labels)
+    {
+      maxLabel = std::max<unsigned long>(maxLabel, l.value);
+      table.Set({ l.value, l.name, l.color });
+    }
+    progress.Finish();
+    if (!postprocess.empty())
+      labels = ApplyPostProcessing(labels, postprocess, images.front(), result.probabilities);
+    WriteSmallestLabelType(labels.GetPointer(), maxLabel, output);
+    if (!probabilities.empty())
+      WriteImageFile(result.probabilities.GetPointer(), probabilities);
+  }
+  else
+  {
+    using LabelFilter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
+    auto filter = LabelFilter::New();
+    for (unsigned int c = 0; c < images.size(); ++c)
+      filter->SetInput(c, images[c]);
+    filter->SetModel(model);
+    filter->SetSlidingWindowSettings(window);
+    filter->SetNormalization(normalizationOverride.value_or(NormalizationSpec::Parse("zscore")));
+    filter->SetProduceProbabilities(!probabilities.empty() || !postprocess.empty());
+    progress.Observe(filter);
+    filter->Update();
+    progress.Finish();
+    classes = filter->GetNumberOfClasses();
+    maxLabel = classes > 1 ? classes - 1 : 1;
+    labels = filter->GetLabelOutput(); // still the filter's output: nothing re-runs it
+    if (!postprocess.empty())
+      labels = ApplyPostProcessing(labels, postprocess, images.front(), filter->GetProbabilityOutput());
+    // The label map gets the smallest unsigned type that holds every class of the model.
+    WriteSmallestLabelType(labels.GetPointer(), maxLabel, output);
+    if (!probabilities.empty())
+      WriteImageFile(filter->GetProbabilityOutput(), probabilities);
+  }
+
+#ifdef MEDSEG_WITH_VISUALIZATION
+  if (!meshDir.empty())
+  {
+    WriteLabelMeshes(labels, meshDir, MeshOptions{}, table);
+  }
+  if (!screenshot.empty())
+  {
+    RenderOverview(images.front(), labels, screenshot, RenderOptions{}, table);
+  }
+#endif
 
   if (!quiet)
   {
     // Per-label voxel counts and volumes, so a run says what it found.
-    std::vector<size_t> counts(std::max(classes, 2u), 0);
-    const size_t        n = labels->GetBufferedRegion().GetNumberOfPixels();
+    std::map<unsigned int, size_t> counts;
+    const size_t                   n = labels->GetBufferedRegion().GetNumberOfPixels();
     for (size_t i = 0; i < n; ++i)
     {
       ++counts[labels->GetBufferPointer()[i]];
     }
-    const auto   spacing = image->GetSpacing();
+    const auto   spacing = images.front()->GetSpacing();
     const double voxelMl = spacing[0] * spacing[1] * spacing[2] / 1000.0;
-    std::cout << "medseg segment: " << model->GetDescription() << "\n";
+    std::cout << "medseg segment: " << (package ? "package '" + package->name + "' " + package->version + ", " : "")
+              << model->GetDescription() << "\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";
-    for (size_t label = 1; label < counts.size(); ++label)
+    for (const auto & [label, count] : counts)
     {
-      std::cout << "  label " << label << ": " << counts[label] << " voxels, " << std::fixed << std::setprecision(2)
-                << counts[label] * voxelMl << " mL\n";
+      if (label == 0)
+        continue;
+      std::cout << "  label " << label << (table.Has(label) ? " (" + table.Get(label).name + ")" : std::string())
+                << ": " << count << " voxels, " << std::fixed << std::setprecision(2) << count * voxelMl << " mL\n";
     }
+    if (!meshDir.empty())
+      std::cout << "meshes written to " << meshDir << "\n";
+    if (!screenshot.empty())
+      std::cout << "picture written to " << screenshot << "\n";
   }
   return ExitSuccess;
 }

@@ -202,7 +202,7 @@ TEST_F(SegmentCommand, NeverOverwritesWithoutBeingAsked)
   const auto same = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", Model(), "--input", Input(), "--output",
                                                     Input(), "--overwrite" });
   EXPECT_EQ(same.exitCode, 1);
-  EXPECT_NE(same.err.find("is the input image"), std::string::npos) << same.err;
+  EXPECT_NE(same.err.find("is an input image"), std::string::npos) << same.err;
   EXPECT_EQ(DescribeGeometryDifference(m_Image, ReadScalarImage(Input())), "");
 }
 

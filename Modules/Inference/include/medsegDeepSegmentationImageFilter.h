@@ -108,6 +108,11 @@ protected:
   itk::DataObject::Pointer
   MakeOutput(DataObjectPointerArraySizeType index) override;
 
+  /** Also sets output 1's number of components: the model is probed once (one forward pass
+   * on a blank patch) when its number of classes is not known yet, so that a writer connected
+   * to output 1 in a pipeline sees the right pixel size before the data are generated. */
+  void
+  GenerateOutputInformation() override;
   void
   GenerateInputRequestedRegion() override;
   void
@@ -127,6 +132,7 @@ private:
   std::vector<NormalizationSpec>     m_ChannelNormalizations;
   bool                               m_ProduceProbabilities{ false };
   unsigned int                       m_NumberOfClasses{ 0 };
+  const SegmentationModel *          m_ProbedModel{ nullptr };
 };
 
 } // namespace medseg

@@ -79,6 +79,31 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::MakeOutput(DataObjectPoi
 
 template <typename TInputImage, typename TOutputImage>
 void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateOutputInformation()
+{
+  Superclass::GenerateOutputInformation(); // copies the input's geometry onto both outputs
+  if (!m_ProduceProbabilities || !m_Model)
+  {
+    return;
+  }
+  if (m_ProbedModel != m_Model.get() || m_NumberOfClasses == 0)
+  {
+    const auto &  patch = m_SlidingWindowSettings.patchSize;
+    const int64_t channels = std::max<int64_t>(1, m_Model->GetNumberOfInputChannels());
+    at::Tensor    blank = at::zeros({ 1, channels, patch[2], patch[1], patch[0] });
+    if (m_Model->GetSpatialDimension() == 2)
+    {
+      blank = blank.squeeze(4 - m_SlidingWindowSettings.sliceAxis);
+    }
+    c10::InferenceMode guard;
+    m_NumberOfClasses = static_cast<unsigned int>(m_Model->Forward(blank).size(1));
+    m_ProbedModel = m_Model.get();
+  }
+  this->GetProbabilityOutput()->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateInputRequestedRegion()
 {
   Superclass::GenerateInputRequestedRegion();

@@ -1,10 +1,15 @@
 #include "medsegDeepSegmentationImageFilter.h"
 #include "medsegFixtureModels.h"
 #include "medsegGeometry.h"
+#include "medsegImageFileIO.h"
 #include "medsegTestHelpers.h"
 #include "medsegTorchScriptModel.h"
 
 #include "itkCommand.h"
+#include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
+
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -140,6 +145,30 @@ TEST(DeepSegmentationImageFilter, ReportsProgressAndCanBeAborted)
   });
   aborting->AddObserver(itk::ProgressEvent(), abort);
   EXPECT_THROW(aborting->Update(), itk::ProcessAborted);
+}
+
+TEST(DeepSegmentationImageFilter, AWriterOnTheProbabilityOutputSeesEveryClass)
+{
+  RegisterImageIOFactories();
+  test::TemporaryDirectory dir;
+  test::Geometry           g;
+  g.size = { 9, 8, 7 };
+  auto filter = DeepSegmentationImageFilter<>::New();
+  filter->SetInput(test::MakeBallPhantom(g, { 4, 4, 3 }, 3));
+  filter->SetModel(Wrap(test::MakeConstantModule({ 0.0, 1.0, 2.0 })));
+  SlidingWindowSettings s;
+  s.patchSize = { { 8, 8, 8 } };
+  filter->SetSlidingWindowSettings(s);
+  filter->ProduceProbabilitiesOn();
+  auto writer = itk::ImageFileWriter<ProbabilityImage3>::New(); // pulls output 1 directly
+  writer->SetInput(filter->GetProbabilityOutput());
+  writer->SetFileName(dir / "p.nrrd");
+  writer->Update();
+  auto reader = itk::ImageFileReader<ProbabilityImage3>::New();
+  reader->SetFileName(dir / "p.nrrd");
+  reader->Update();
+  EXPECT_EQ(reader->GetOutput()->GetNumberOfComponentsPerPixel(), 3u);
+  EXPECT_NEAR(reader->GetOutput()->GetPixel({ { 1, 2, 3 } })[2], std::exp(2.0) / (1 + std::exp(1.0) + std::exp(2.0)), 1e-6);
 }
 
 TEST(DeepSegmentationImageFilter, RefusesToRunWithoutAModel)

@@ -1,0 +1,120 @@
+// medseg model info|pack: inspect and build self-describing model packages.
+#include "medsegAtomicFile.h"
+#include "medsegCommandLine.h"
+#include "medsegCommands.h"
+#include "medsegError.h"
+#include "medsegModelPackage.h"
+
+#include <filesystem>
+#include <iostream>
+
+namespace medseg::cli
+{
+
+namespace
+{
+using P = Parameter;
+using K = ParameterKind;
+
+int
+RunInfo(const std::vector<std::string> & arguments)
+{
+  CommandLine cl("medseg model info", "Model package information",
+                 "Validates a model package (model.json against format version 1, the weights' SHA-256)\n"
+                 "and prints what it says: architecture, inputs, geometry, inference settings, labels.");
+  cl.Add(P{ "package", K::InputFile, "Package folder, model.json or .medseg archive.", "", {}, true, false, true })
+    .Add(P{ "json", K::Flag, "Print the validated model.json instead of the summary.", "" });
+  const ParsedArguments args = cl.Parse(arguments);
+  if (args.Flag("help"))
+  {
+    std::cout << cl.Help();
+    return ExitSuccess;
+  }
+  const ModelPackage p = ModelPackage::Load(args.Get("package"));
+  if (args.Flag("json"))
+  {
+    std::cout << p.ToJson().dump(2) << '\n';
+    return ExitSuccess;
+  }
+  std::cout << p.name << ' ' << p.version << (p.description.empty() ? "" : ": " + p.description) << '\n'
+            << "  architecture: " << p.plugin << ' ' << p.hyperParameters.dump() << '\n'
+            << "  weights:      " << p.weightsFile << " (SHA-256 " << p.weightsSha256 << ", verified)\n"
+            << "  inputs:      ";
+  for (const auto & c : p.channels)
+    std::cout << ' ' << c.name << " [" << c.normalization.ToString() << ']';
+  std::cout << "\n  orientation:  " << p.orientation << "\n  spacing:      ";
+  if (p.spacing)
+    std::cout << (*p.spacing)[0] << " x " << (*p.spacing)[1] << " x " << (*p.spacing)[2] << " mm";
+  else
+    std::cout << "the input's";
+  std::cout << "\n  model:        " << p.spatialDims << "D"
+            << (p.spatialDims == 2 ? ", slices across axis " + std::to_string(p.sliceAxis) : std::string()) << '\n'
+            << "  patch size:   " << p.window.patchSize[0] << " x " << p.window.patchSize[1] << " x "
+            << p.window.patchSize[2] << " (x, y, z)\n"
+            << "  overlap:      " << p.window.overlap << ", " << (p.window.blend == BlendMode::Gaussian ? "gaussian" : "constant")
+            << " blending, batch " << p.window.batchSize << "\n  mirror axes:  ";
+  for (const int a : p.window.mirrorAxes)
+    std::cout << a << ' ';
+  std::cout << (p.window.mirrorAxes.empty() ? "none" : "") << "(used with --tta)\n  labels:\n";
+  for (const auto & l : p.labels)
+  {
+    std::cout << "    " << l.value << "  " << l.name << "  rgb(" << int(l.color[0]) << ',' << int(l.color[1]) << ','
+              << int(l.color[2]) << ")\n";
+  }
+  if (!p.training.empty())
+    std::cout << "  training:     " << p.training.dump() << '\n';
+  return ExitSuccess;
+}
+
+int
+RunPack(const std::vector<std::string> & arguments)
+{
+  CommandLine cl("medseg model pack", "Build a model package",
+                 "Writes a .medseg archive (gzip-compressed tar) holding model.json and the weights, with the\n"
+                 "weights' file name and SHA-256 filled into model.json. The metadata are validated first.");
+  cl.Add(P{ "metadata", K::InputFile, "model.json without (or with a stale) \"weights\" block.", "", {}, true })
+    .Add(P{ "weights", K::InputFile, "Weights: TorchScript (.pt) or serialized parameters of a native plugin.", "",
+            {}, true })
+    .Add(P{ "output", K::OutputFile, "The package to write (.medseg).", "", {}, true })
+    .Add(P{ "overwrite", K::Flag, "Replace the output if it exists.", "" });
+  const ParsedArguments args = cl.Parse(arguments);
+  if (args.Flag("help"))
+  {
+    std::cout << cl.Help();
+    return ExitSuccess;
+  }
+  const std::string output = args.Get("output");
+  std::error_code   ec;
+  auto              parent = std::filesystem::path(output).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+    throw InputError(output, "its folder " + parent.string() + " does not exist");
+  if (std::filesystem::exists(output, ec) && !args.Flag("overwrite"))
+    throw InputError(output, "already exists; pass --overwrite to replace it");
+  PackModel(args.Get("metadata"), args.Get("weights"), output);
+  const ModelPackage p = ModelPackage::Load(output); // read back what was written
+  std::cout << "wrote " << output << ": " << p.name << ' ' << p.version << ", weights SHA-256 " << p.weightsSha256
+            << '\n';
+  return ExitSuccess;
+}
+} // namespace
+
+int
+RunModelCommand(const std::vector<std::string> & arguments)
+{
+  const std::string usage = "usage: medseg model info PACKAGE | medseg model pack --metadata M --weights W --output O";
+  if (arguments.empty())
+    throw UsageError(usage);
+  const std::vector<std::string> rest(arguments.begin() + 1, arguments.end());
+  if (arguments[0] == "info")
+    return RunInfo(rest);
+  if (arguments[0] == "pack")
+    return RunPack(rest);
+  if (arguments[0] == "--help" || arguments[0] == "-h")
+  {
+    std::cout << usage << '\n';
+    return ExitSuccess;
+  }
+  throw UsageError("unknown model subcommand '" + arguments[0] + "'; " + usage);
+}
+
+} // namespace medseg::cli
