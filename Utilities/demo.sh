@@ -17,10 +17,15 @@ bash "$root/Utilities/setup.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$(nproc)" --target medseg medseg-make-fixture-model
 
-mkdir -p "$out"
+mkdir -p "$out/mesh"
 model="$out/pipeline-check.pt"
 "$build/bin/medseg-make-fixture-model" smoothed-threshold "$model" 0.5
 echo "demo: segmenting $input (pipeline-check model, not a trained network)"
-"$build/bin/medseg" segment --model "$model" --input "$input" --output "$out/ch2-labels.nii.gz" \
+# The picture is rendered off-screen; VTK needs an X server, so run under xvfb-run.
+xvfb-run -a "$build/bin/medseg" segment --model "$model" --input "$input" \
+  --output "$out/ch2-labels.nii.gz" --mesh "$out/mesh" --screenshot "$out/ch2-overview.png" \
+  --postprocess "largest-component;fill-holes" \
   --patch-size 96,96,96 --overlap 0.5 --normalize zscore --threads 2 --overwrite
-echo "demo: label map written to $out/ch2-labels.nii.gz"
+echo "demo: label map  $out/ch2-labels.nii.gz"
+echo "demo: meshes     $out/mesh/"
+echo "demo: picture    $out/ch2-overview.png"
