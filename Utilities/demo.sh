@@ -14,7 +14,7 @@ out="$(realpath -m "${1:-$PWD/demo-output}")"
 input=/usr/share/mricron/templates/ch2.nii.gz
 
 bash "$root/Utilities/setup.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEDSEG_BUILD_TESTING=ON
 cmake --build "$build" -j "$(nproc)" --target medseg medseg-make-fixture-model
 
 mkdir -p "$out/mesh"

@@ -28,7 +28,11 @@ protected:
   SetUp() override
   {
     if (!HasRenderingDisplay())
+    {
+      if (std::getenv("MEDSEG_REQUIRE_DISPLAY") != nullptr)
+        FAIL() << "no X display although CTest ran this under xvfb-run";
       GTEST_SKIP() << "no X display (run under xvfb-run -a)";
+    }
     test::Geometry g = test::WithDirection({}, "permuted");
     g.size = { 40, 40, 40 };
     m_Image = test::MakeBallPhantom(g, { 20, 20, 20 }, 8, 150.0f, 30.0f);

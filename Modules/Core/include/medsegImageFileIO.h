@@ -33,12 +33,17 @@ void
 ValidateVoxels(const FloatImage3 * image, const std::string & subject);
 
 /** True when `path` names a single-file format MedSeg can write atomically
- * (.nii, .nii.gz, .nrrd, .mha, and 2D .png/.tif for 2D outputs). */
+ * (.nii, .nii.gz, .nrrd, .mha). */
 bool
 IsAtomicallyWritable(const std::string & path);
 
-/** \brief Checks, before any work is done, that `path` can be written: a supported single-file
- * extension, an existing parent folder, and no existing file unless `overwrite`. */
+/** \brief Checks, before any work is done, that a file of any kind can be written at `path`:
+ * an existing parent folder, not a folder itself, and no existing file unless `overwrite`. */
+void
+CheckOutputFile(const std::string & path, bool overwrite);
+
+/** \brief Checks, before any work is done, that an image can be written at `path`: a supported
+ * single-file extension, then CheckOutputFile. */
 void
 CheckOutputPath(const std::string & path, bool overwrite);
 

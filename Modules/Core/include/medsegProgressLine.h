@@ -39,6 +39,7 @@ private:
   std::string                           m_Label;
   bool                                  m_Enabled;
   bool                                  m_Finished{ false };
+  bool                                  m_Drawn{ false };
   std::chrono::steady_clock::time_point m_Start;
   std::chrono::steady_clock::time_point m_LastDraw;
 };

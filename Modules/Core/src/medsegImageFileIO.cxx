@@ -10,6 +10,7 @@
 #include "itkImageIOFactory.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkImageSeriesReader.h"
+#include "itkMetaDataObject.h"
 #include "itkJPEGImageIOFactory.h"
 #include "itkMetaImageIOFactory.h"
 #include "itkNiftiImageIOFactory.h"
@@ -199,10 +200,11 @@ class NonFiniteScanner
 {
 public:
   void
-  Start(const NiftiLayout & layout)
+  Start(const NiftiLayout & layout, uint64_t payload)
   {
     m_Layout = layout;
     m_Size = layout.datatype == 16 ? 4 : (layout.datatype == 64 ? 8 : 0);
+    m_End = layout.voxelOffset + payload; // trailing bytes after the voxels are not voxels
   }
   void
   operator()(const char * data, size_t n, uint64_t offset)
@@ -214,6 +216,8 @@ public:
       const uint64_t position = offset + i;
       if (position < m_Layout.voxelOffset)
         continue;
+      if (position >= m_End)
+        break;
       m_Value[m_Filled++] = data[i];
       if (m_Filled == m_Size)
       {
@@ -244,6 +248,7 @@ public:
 
 private:
   NiftiLayout m_Layout;
+  uint64_t    m_End{ 0 };
   size_t      m_Size{ 0 };
   char        m_Value[8]{};
   size_t      m_Filled{ 0 };
@@ -349,7 +354,7 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
       }
       if (!started && (header.size() >= 544 || offset + n >= 544 || n < 544))
       {
-        scanner.Start(ReadNiftiLayout(header, path));
+        scanner.Start(ReadNiftiLayout(header, path), payload);
         started = true;
       }
       scanner(data, n, offset);
@@ -368,6 +373,21 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
       throw InputError(path, "contains " + std::to_string(scanner.m_Count) +
                                " NaN or Inf voxel(s), the first at index [" + std::to_string(f % nx) + "," +
                                std::to_string((f / nx) % ny) + "," + std::to_string(f / (nx * ny)) + "]");
+    }
+  }
+  else if (EndsWith(lower, ".hdr") || EndsWith(lower, ".img"))
+  {
+    // NIfTI/Analyze pairs: the voxels are the whole .img file.
+    const fs::path image = fs::path(path).replace_extension(EndsWith(lower, ".hdr") ? ".img" : ".img");
+    if (!fs::exists(image, ec))
+    {
+      throw InputError(path, "its voxel file " + image.string() + " does not exist");
+    }
+    const uint64_t size = fs::file_size(image, ec);
+    if (size < payload)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(size) + " of " + std::to_string(payload) +
+                               " bytes of voxel data present in " + image.filename().string());
     }
   }
   else if (EndsWith(lower, ".mha") || EndsWith(lower, ".mhd"))
@@ -452,10 +472,32 @@ ReadDicomSeries(const std::string & folder)
                        " DICOM series; point MedSeg at a folder that holds exactly one");
   }
   const std::vector<std::string> files = names->GetFileNames(uids.front());
-  auto                           reader = itk::ImageSeriesReader<FloatImage3>::New();
+  {
+    // The header checks of single files (components, size, spacing) on the first slice.
+    auto first = itk::GDCMImageIO::New();
+    first->SetFileName(files.front());
+    try
+    {
+      first->ReadImageInformation();
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      throw InputError(folder, "cannot read the DICOM header of " + files.front() + ": " + e.GetDescription());
+    }
+    ValidateHeader(*first, folder);
+  }
+  auto reader = itk::ImageSeriesReader<FloatImage3>::New();
   reader->SetImageIO(itk::GDCMImageIO::New());
   reader->SetFileNames(files);
   FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), folder);
+  // ITK only warns about gaps and uneven slice positions; MedSeg refuses them, since the
+  // spacing it would report is wrong for part of the volume.
+  double deviation = 0.0;
+  if (itk::ExposeMetaData<double>(image->GetMetaDataDictionary(), "ITK_non_uniform_sampling_deviation", deviation))
+  {
+    throw InputError(folder, "DICOM slices are missing or unevenly spaced (deviation " + std::to_string(deviation) +
+                               " mm); MedSeg needs a complete, evenly spaced series");
+  }
   ValidateGeometry(image->GetSpacing(), image->GetOrigin(), image->GetDirection(), folder);
   return image;
 }
@@ -582,6 +624,12 @@ CheckOutputPath(const std::string & path, bool overwrite)
   {
     throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
   }
+  CheckOutputFile(path, overwrite);
+}
+
+void
+CheckOutputFile(const std::string & path, bool overwrite)
+{
   std::error_code ec;
   fs::path        parent = fs::path(path).parent_path();
   if (parent.empty())

@@ -3,6 +3,7 @@
 #include "itkCommand.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unistd.h>
 
 namespace medseg
@@ -17,7 +18,7 @@ ProgressLine::ProgressLine(std::string label, bool enabled)
 
 ProgressLine::~ProgressLine()
 {
-  if (m_Enabled && !m_Finished)
+  if (m_Enabled && !m_Finished && m_Drawn)
   {
     std::fputc('\n', stderr);
   }
@@ -32,7 +33,7 @@ ProgressLine::IsTerminal()
 void
 ProgressLine::Update(double fraction)
 {
-  if (!m_Enabled || m_Finished)
+  if (!m_Enabled || m_Finished || !std::isfinite(fraction))
   {
     return;
   }
@@ -56,6 +57,7 @@ ProgressLine::Update(double fraction)
   }
   std::fprintf(stderr, "\r%s [%s] %3d%%  %s ", m_Label.c_str(), bar.c_str(), static_cast<int>(fraction * 100), eta);
   std::fflush(stderr);
+  m_Drawn = true;
 }
 
 void

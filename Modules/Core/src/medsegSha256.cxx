@@ -3,6 +3,7 @@
 #include "medsegError.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -128,6 +129,11 @@ Sha256::HexDigest()
 std::string
 Sha256OfFile(const std::string & path)
 {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+  {
+    throw InputError(path, "is not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
   {
@@ -139,6 +145,10 @@ Sha256OfFile(const std::string & path)
   {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     hash.Update(buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad())
+  {
+    throw InputError(path, "read error while hashing the file");
   }
   return hash.HexDigest();
 }

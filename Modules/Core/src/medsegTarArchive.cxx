@@ -89,7 +89,13 @@ WriteTarGz(const std::string & archivePath, const std::vector<std::pair<std::str
       gzclose(gz);
       throw InputError(file, "cannot open the file");
     }
-    const uint64_t size = fs::file_size(file);
+    std::error_code sizeError;
+    const uint64_t  size = fs::file_size(file, sizeError);
+    if (sizeError || size >= (uint64_t{ 1 } << 33))
+    {
+      gzclose(gz);
+      throw InputError(file, sizeError ? "cannot read its size" : "is 8 GiB or larger; ustar members cannot hold it");
+    }
     char           header[blockSize] = {};
     std::memcpy(header, name.data(), name.size());
     WriteOctal(header + 100, 8, 0644);
@@ -167,28 +173,60 @@ ExtractTar(const std::string & archivePath, const std::string & directory)
     {
       fail("is not a tar archive or is corrupt (header checksum mismatch)");
     }
-    const std::string name(header, strnlen(header, 100));
-    const char        type = header[156];
+    std::string name(header, strnlen(header, 100));
+    const char  type = header[156];
+    const bool  hasPrefix = std::memcmp(header + 257, "ustar", 5) == 0 && header[345] != '\0';
+    std::vector<char> buffer(1 << 20);
+    const auto        skip = [&](uint64_t bytes) {
+      bytes += (blockSize - bytes % blockSize) % blockSize;
+      while (bytes > 0)
+      {
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(bytes, buffer.size()));
+        if (!read(buffer.data(), take))
+          fail("is truncated (an entry is incomplete)");
+        bytes -= take;
+      }
+    };
+    // Metadata that tar programs add (pax headers; the "./" folder entry) carries no file.
+    if (type == 'x' || type == 'g' || (type == '5' && (name == "./" || name == ".")))
+    {
+      skip(type == '5' ? 0 : size);
+      continue;
+    }
+    if (name.rfind("./", 0) == 0)
+    {
+      name = name.substr(2);
+    }
     if (type != '0' && type != '\0')
     {
       fail("member '" + name + "' is not a regular file; only plain files are accepted");
     }
-    if (!IsPlainName(name))
+    if (hasPrefix || !IsPlainName(name))
     {
       fail("member '" + name + "' is not a plain file name; sub-folders and paths are refused");
     }
-    std::ofstream     out(fs::path(directory) / name, std::ios::binary);
-    std::vector<char> buffer(1 << 20);
-    uint64_t          remaining = size;
-    while (remaining > 0)
+    if (std::find(names.begin(), names.end(), name) != names.end())
     {
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, buffer.size()));
-      if (!read(buffer.data(), take))
+      fail("member '" + name + "' appears twice");
+    }
+    {
+      std::ofstream out(fs::path(directory) / name, std::ios::binary);
+      uint64_t      remaining = size;
+      while (remaining > 0)
       {
-        fail("is truncated (member '" + name + "' is incomplete)");
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, buffer.size()));
+        if (!read(buffer.data(), take))
+        {
+          fail("is truncated (member '" + name + "' is incomplete)");
+        }
+        out.write(buffer.data(), static_cast<std::streamsize>(take));
+        remaining -= take;
       }
-      out.write(buffer.data(), static_cast<std::streamsize>(take));
-      remaining -= take;
+      out.close();
+      if (!out)
+      {
+        fail("cannot extract member '" + name + "' into " + directory + " (disk full?)");
+      }
     }
     const size_t padding = static_cast<size_t>((blockSize - size % blockSize) % blockSize);
     if (padding > 0 && !read(buffer.data(), padding))

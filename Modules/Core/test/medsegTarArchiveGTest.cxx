@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -34,6 +35,24 @@ TEST(TarArchive, ReadsWhatGnuTarWrites)
   ASSERT_EQ(std::system(command.c_str()), 0);
   fs::create_directory(dir / "out");
   EXPECT_EQ(ExtractTar(dir / "gnu.tar.gz", dir / "out"), (std::vector<std::string>{ "model.json" }));
+}
+
+TEST(TarArchive, AcceptsTheDotFolderFormOfGnuTar)
+{
+  test::TemporaryDirectory dir;
+  fs::create_directory(dir / "pkg");
+  test::WriteText(dir / "pkg/model.json", "{}");
+  test::WriteText(dir / "pkg/weights.pt", "w");
+  ASSERT_EQ(std::system(("tar -C " + dir / "pkg" + " -czf " + dir / "dot.tar.gz" + " .").c_str()), 0);
+  ASSERT_EQ(std::system(("tar -C " + dir / "pkg" + " --format=pax -czf " + dir / "pax.tar.gz" + " .").c_str()), 0);
+  for (const char * archive : { "dot.tar.gz", "pax.tar.gz" })
+  {
+    fs::create_directory(dir / "out");
+    auto names = ExtractTar(dir / archive, dir / "out");
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{ "model.json", "weights.pt" })) << archive;
+    fs::remove_all(dir / "out");
+  }
 }
 
 TEST(TarArchive, RefusesTraversalTruncationAndGarbage)

@@ -89,6 +89,13 @@ public:
   itkGetConstMacro(ProduceProbabilities, bool);
   itkBooleanMacro(ProduceProbabilities);
 
+  /** Probe the model in GenerateOutputInformation (one forward pass on a blank patch) so that
+   * output 1 reports its number of components before the data are generated. Needed only when
+   * a writer or filter downstream of output 1 is updated through the pipeline; default on. */
+  itkSetMacro(ProbeNumberOfClasses, bool);
+  itkGetConstMacro(ProbeNumberOfClasses, bool);
+  itkBooleanMacro(ProbeNumberOfClasses);
+
   /** Number of classes seen in the last run (0 before any). */
   itkGetConstMacro(NumberOfClasses, unsigned int);
 
@@ -131,6 +138,7 @@ private:
   NormalizationSpec                  m_Normalization;
   std::vector<NormalizationSpec>     m_ChannelNormalizations;
   bool                               m_ProduceProbabilities{ false };
+  bool                               m_ProbeNumberOfClasses{ true };
   unsigned int                       m_NumberOfClasses{ 0 };
   const SegmentationModel *          m_ProbedModel{ nullptr };
 };

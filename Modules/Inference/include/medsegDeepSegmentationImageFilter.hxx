@@ -18,6 +18,10 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::DeepSegmentationImageFil
 {
   this->SetNumberOfRequiredInputs(1);
   this->SetNumberOfRequiredOutputs(1);
+  // Channels are checked against input 0 with MedSeg's tolerance (1e-4 of the spacing), which
+  // absorbs the float rounding of NIfTI headers; ITK's default (1e-6) would refuse such pairs.
+  this->SetCoordinateTolerance(1e-4);
+  this->SetDirectionTolerance(1e-4);
   this->SetNthOutput(0, this->MakeOutput(0));
   this->SetNthOutput(1, this->MakeOutput(1));
 }
@@ -82,7 +86,7 @@ void
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateOutputInformation()
 {
   Superclass::GenerateOutputInformation(); // copies the input's geometry onto both outputs
-  if (!m_ProduceProbabilities || !m_Model)
+  if (!m_ProduceProbabilities || !m_Model || !m_ProbeNumberOfClasses)
   {
     return;
   }
@@ -134,6 +138,13 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::VerifyPreconditions() IT
     itkExceptionMacro("no model set: call SetModel() before Update()");
   }
   const unsigned int channels = this->GetNumberOfIndexedInputs();
+  for (unsigned int c = 0; c < channels; ++c)
+  {
+    if (this->GetInput(c) == nullptr)
+    {
+      itkExceptionMacro("input " << c << " is not set (inputs must be 0.." << channels - 1 << " without gaps)");
+    }
+  }
   if (static_cast<int64_t>(channels) != m_Model->GetNumberOfInputChannels())
   {
     itkExceptionMacro("the model takes " << m_Model->GetNumberOfInputChannels() << " input channel(s) but "
@@ -197,13 +208,13 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
                                        << maxLabel + 1);
   }
   const at::Tensor classIndex =
-    m_NumberOfClasses == 1 ? (probabilities[0] >= 0.5f).to(at::kLong) : probabilities.argmax(0); // [Z, Y, X]
+    (m_NumberOfClasses == 1 ? (probabilities[0] >= 0.5f) : probabilities.argmax(0)).to(at::kInt); // [Z, Y, X]
 
   labels->SetBufferedRegion(labels->GetRequestedRegion());
   labels->Allocate();
   {
     const at::Tensor indices = classIndex.contiguous();
-    const int64_t *  in = indices.data_ptr<int64_t>();
+    const int32_t *  in = indices.data_ptr<int32_t>();
     auto *           out = labels->GetBufferPointer();
     const int64_t    n = indices.numel();
     for (int64_t i = 0; i < n; ++i)
@@ -218,8 +229,12 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
     out->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
     out->SetBufferedRegion(out->GetRequestedRegion());
     out->Allocate();
-    const at::Tensor zyxc = probabilities.permute({ 1, 2, 3, 0 }).contiguous();
-    std::memcpy(out->GetBufferPointer(), zyxc.data_ptr<float>(), sizeof(float) * static_cast<size_t>(zyxc.numel()));
+    // Copy straight into the component-fastest buffer (no second full-size temporary).
+    at::Tensor destination = at::from_blob(out->GetBufferPointer(),
+                                           { probabilities.size(1), probabilities.size(2), probabilities.size(3),
+                                             probabilities.size(0) },
+                                           at::TensorOptions().dtype(at::kFloat));
+    destination.copy_(probabilities.permute({ 1, 2, 3, 0 }));
   }
   this->UpdateProgress(1.0f);
 }

@@ -1,9 +1,11 @@
 #include "medsegModelPackage.h"
 
+#include "medsegAtomicFile.h"
 #include "medsegError.h"
 #include "medsegSha256.h"
 #include "medsegTarArchive.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +96,20 @@ public:
     if (!(v >= low && v <= high))
       Fail(field, "must be between " + std::to_string(low) + " and " + std::to_string(high));
     return v;
+  }
+
+  int
+  Integer(const std::string & field, int fallback, int low, int high) const
+  {
+    const json * node = Find(field);
+    if (node == nullptr || node->is_null())
+      return fallback;
+    if (!node->is_number_integer())
+      Fail(field, "must be an integer");
+    const int64_t v = node->get<int64_t>();
+    if (v < low || v > high)
+      Fail(field, "must be between " + std::to_string(low) + " and " + std::to_string(high));
+    return static_cast<int>(v);
   }
 
   std::vector<double>
@@ -245,21 +261,21 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     const auto s = f.Numbers("input.spacing", 3, 1e-6);
     p.spacing = std::array<double, 3>{ { s[0], s[1], s[2] } };
   }
-  p.spatialDims = static_cast<int>(f.Number("input.spatial_dims", 3, 2, 3));
-  p.sliceAxis = static_cast<int>(f.Number("input.slice_axis", 2, 0, 2));
+  p.spatialDims = f.Integer("input.spatial_dims", 3, 2, 3);
+  p.sliceAxis = f.Integer("input.slice_axis", 2, 0, 2);
 
   const auto patch = f.Numbers("inference.patch_size", 3, 1);
   for (int d = 0; d < 3; ++d)
   {
-    if (patch[d] != std::floor(patch[d]))
-      f.Fail("inference.patch_size", "must hold integers");
+    if (patch[d] != std::floor(patch[d]) || patch[d] > 1024)
+      f.Fail("inference.patch_size", "must hold integers from 1 to 1024");
     p.window.patchSize[d] = static_cast<int64_t>(patch[d]);
   }
   if (p.spatialDims == 2 && p.window.patchSize[p.sliceAxis] != 1)
   {
     f.Fail("inference.patch_size", "must be 1 along input.slice_axis for a 2D model");
   }
-  p.window.overlap = f.Number("inference.overlap", 0.5, 0.0, 0.99);
+  p.window.overlap = f.Number("inference.overlap", 0.5, 0.0, 0.95);
   try
   {
     p.window.blend = ParseBlendMode(f.String("inference.blend", "gaussian", false));
@@ -268,16 +284,17 @@ ModelPackage::Parse(const json & document, const std::string & subject)
   {
     f.Fail("inference.blend", e.what());
   }
-  p.window.sigmaScale = f.Number("inference.sigma_scale", 0.125, 1e-3, 10.0);
-  p.window.batchSize = static_cast<int64_t>(f.Number("inference.batch_size", 2, 1, 4096));
+  p.window.sigmaScale = f.Number("inference.sigma_scale", 0.125, 0.01, 10.0);
+  p.window.batchSize = f.Integer("inference.batch_size", 2, 1, 256);
   if (const json * axes = f.Find("inference.mirror_axes"); axes != nullptr && !axes->is_null())
   {
     if (!axes->is_array())
       f.Fail("inference.mirror_axes", "must be a list of axes (0, 1, 2)");
     for (const auto & a : *axes)
     {
-      if (!a.is_number_integer() || a.get<int>() < 0 || a.get<int>() > 2)
-        f.Fail("inference.mirror_axes", "must hold axes 0 (x), 1 (y) or 2 (z)");
+      if (!a.is_number_integer() || a.get<int>() < 0 || a.get<int>() > 2 ||
+          std::find(p.window.mirrorAxes.begin(), p.window.mirrorAxes.end(), a.get<int>()) != p.window.mirrorAxes.end())
+        f.Fail("inference.mirror_axes", "must hold distinct axes 0 (x), 1 (y) or 2 (z)");
       p.window.mirrorAxes.push_back(a.get<int>());
     }
   }
@@ -292,15 +309,22 @@ ModelPackage::Parse(const json & document, const std::string & subject)
   {
     const std::string field = "labels[" + std::to_string(i) + "]";
     const json &      l = labels[i];
-    if (!l.is_object() || !l.contains("value") || !l["value"].is_number_integer() || l["value"].get<long>() < 0 ||
-        !l.contains("name") || !l["name"].is_string())
+    if (!l.is_object() || !l.contains("value") || !l["value"].is_number_integer() || !l.contains("name") ||
+        !l["name"].is_string())
     {
-      f.Fail(field, "must be an object with a non-negative integer \"value\" and a \"name\"");
+      f.Fail(field, "must be an object with an integer \"value\" and a \"name\"");
+    }
+    const int64_t value = l["value"].is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(
+                                                               l["value"].get<uint64_t>(), uint64_t{ 1 } << 40))
+                                                         : l["value"].get<int64_t>();
+    if (value < 0 || value > 65535)
+    {
+      f.Fail(field + ".value", "must be between 0 and 65535");
     }
     LabelDescription d;
-    d.value = l["value"].get<unsigned int>();
+    d.value = static_cast<unsigned int>(value);
     d.name = l["name"].get<std::string>();
-    if (d.value > 65535 || !seen.insert(d.value).second)
+    if (!seen.insert(d.value).second)
     {
       f.Fail(field + ".value", "must be unique and <= 65535");
     }
@@ -437,25 +461,26 @@ PackModel(const std::string & metadataPath, const std::string & weightsPath, con
     throw InputError(weightsPath, "no such weights file");
   }
   const std::string weightsName = fs::path(weightsPath).filename().string();
+  if (weightsName == "model.json")
+  {
+    throw InputError(weightsPath, "weights cannot be named model.json (the metadata's name in the package)");
+  }
   document["weights"] = { { "file", weightsName }, { "sha256", Sha256OfFile(weightsPath) } };
   ModelPackage::Parse(document, metadataPath); // validate before writing anything
 
-  const fs::path    tempDir = fs::path(output).parent_path().empty() ? fs::path(".") : fs::path(output).parent_path();
-  const std::string jsonTemp = (tempDir / (".medseg-model-json-" + std::to_string(::getpid()))).string();
+  // The metadata go into the archive from a temporary file beside the output (removed whatever happens).
+  AtomicFile jsonFile((fs::path(output).parent_path().empty() ? fs::path(".") : fs::path(output).parent_path()) /
+                      "model.json");
   {
-    std::ofstream out(jsonTemp);
+    std::ofstream out(jsonFile.GetTemporaryPath());
     out << document.dump(2) << '\n';
+    out.close();
+    if (!out)
+    {
+      throw InputError(output, "cannot write a temporary file beside it");
+    }
   }
-  try
-  {
-    WriteTarGz(output, { { "model.json", jsonTemp }, { weightsName, weightsPath } });
-  }
-  catch (...)
-  {
-    fs::remove(jsonTemp, ec);
-    throw;
-  }
-  fs::remove(jsonTemp, ec);
+  WriteTarGz(output, { { "model.json", jsonFile.GetTemporaryPath() }, { weightsName, weightsPath } });
 }
 
 } // namespace medseg

@@ -40,6 +40,15 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
     {
       image = ResampleOnto(image, reference);
     }
+    else if (image != reference)
+    {
+      // Equal within MedSeg's tolerance: share the voxels, take the reference's exact geometry.
+      auto aligned = FloatImage3::New();
+      aligned->SetRegions(image->GetLargestPossibleRegion());
+      aligned->SetPixelContainer(image->GetPixelContainer());
+      aligned->CopyInformation(reference);
+      image = aligned;
+    }
     if (m_Package.orientation != "any")
     {
       image = ReorientImage(image, m_Package.orientation);
@@ -66,6 +75,7 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   filter->SetChannelNormalizations(normalizations);
   filter->SetSlidingWindowSettings(m_Window);
   filter->ProduceProbabilitiesOn();
+  filter->ProbeNumberOfClassesOff(); // outputs are read after Update(), not through the pipeline
   if (progress)
   {
     auto observer = itk::CStyleCommand::New();
@@ -89,6 +99,7 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
 
   // Back onto the first input's grid, then the arg-max.
   ProbabilityImage3::Pointer probabilities = filter->GetProbabilityOutput();
+  filter->GetLabelOutput()->Initialize(); // the package's own arg-max below replaces it
   if (!DescribeGeometryDifference(reference, probabilities, 1e-9).empty())
   {
     probabilities = ResampleProbabilitiesOnto(probabilities, reference);

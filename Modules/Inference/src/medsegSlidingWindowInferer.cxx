@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -14,10 +15,24 @@ SlidingWindowSettings::Validate() const
 {
   for (int d = 0; d < 3; ++d)
   {
-    if (patchSize[d] < 1)
+    if (patchSize[d] < 1 || patchSize[d] > 1024)
     {
-      throw std::invalid_argument("patch size must be >= 1 along every axis");
+      throw std::invalid_argument("patch size must be between 1 and 1024 along every axis");
     }
+  }
+  if (patchSize[0] * patchSize[1] * patchSize[2] > int64_t{ 512 } * 512 * 512)
+  {
+    throw std::invalid_argument("patch of " + std::to_string(patchSize[0] * patchSize[1] * patchSize[2]) +
+                                " voxels is larger than the 512^3 MedSeg allows");
+  }
+  if (batchSize > 256)
+  {
+    throw std::invalid_argument("batch size must be at most 256");
+  }
+  if (overlap > 0.95)
+  {
+    throw std::invalid_argument("overlap above 0.95 makes the number of patches explode; got " +
+                                std::to_string(overlap));
   }
   if (!(overlap >= 0.0 && overlap < 1.0))
   {
@@ -35,12 +50,18 @@ SlidingWindowSettings::Validate() const
   {
     throw std::invalid_argument("slice axis must be 0 (x), 1 (y) or 2 (z)");
   }
+  std::vector<int> seen;
   for (const int axis : mirrorAxes)
   {
     if (axis < 0 || axis > 2)
     {
       throw std::invalid_argument("mirror axes must be 0 (x), 1 (y) or 2 (z), got " + std::to_string(axis));
     }
+    if (std::find(seen.begin(), seen.end(), axis) != seen.end())
+    {
+      throw std::invalid_argument("mirror axis " + std::to_string(axis) + " is listed twice");
+    }
+    seen.push_back(axis);
   }
 }
 
@@ -97,7 +118,12 @@ ComputeGaussianImportanceMap(const std::array<int64_t, 3> & patchSize, double si
   // [pz, py, px] = z (outer) x y x x (inner)
   at::Tensor map = axes[2].view({ -1, 1, 1 }) * axes[1].view({ 1, -1, 1 }) * axes[0].view({ 1, 1, -1 });
   map = map / map.max();
-  return map.to(at::kFloat);
+  // Far corners of narrow Gaussians underflow to 0 in float; a voxel covered only by patch
+  // corners would then get 0/0. Floor the map at its smallest positive value (as nnU-Net does).
+  at::Tensor result = map.to(at::kFloat);
+  const at::Tensor positive = result.masked_select(result > 0);
+  const float      floor = positive.numel() > 0 ? positive.min().item<float>() : 1.0f;
+  return result.clamp_min(floor);
 }
 
 SlidingWindowInferer::SlidingWindowInferer(SlidingWindowSettings settings)
@@ -222,6 +248,7 @@ SlidingWindowInferer::Run(const at::Tensor & image, SegmentationModel & model, c
     }
   }
   accumulated.div_(weightSum.unsqueeze(0));
+  weightSum = at::Tensor();
   return accumulated
     .index({ at::indexing::Slice(),
              at::indexing::Slice(before[0], before[0] + size[0]),

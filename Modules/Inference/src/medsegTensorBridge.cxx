@@ -32,7 +32,8 @@ at::Tensor
 ImageToTensor(const FloatImage3 * image)
 {
   const auto size = image->GetBufferedRegion().GetSize();
-  FloatImage3::ConstPointer keepAlive(image);
+  // The buffer belongs to the pixel container, which outlives a re-allocated image.
+  itk::SmartPointer<const FloatImage3::PixelContainer> keepAlive(image->GetPixelContainer());
   auto * data = const_cast<float *>(image->GetBufferPointer());
   return at::from_blob(
     data,
@@ -45,8 +46,8 @@ at::Tensor
 ImageToTensor(const ProbabilityImage3 * image)
 {
   const auto                      size = image->GetBufferedRegion().GetSize();
-  const int64_t                   c = image->GetNumberOfComponentsPerPixel();
-  ProbabilityImage3::ConstPointer keepAlive(image);
+  const int64_t c = image->GetNumberOfComponentsPerPixel();
+  itk::SmartPointer<const ProbabilityImage3::PixelContainer> keepAlive(image->GetPixelContainer());
   auto * data = const_cast<float *>(image->GetBufferPointer());
   at::Tensor zyxc = at::from_blob(
     data,

@@ -50,7 +50,7 @@ TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::string name, 
       m_Module = torch::jit::optimize_for_inference(m_Module);
       m_Optimized = true;
     }
-    catch (const c10::Error &)
+    catch (const std::exception &)
     {
       // Some scripted modules cannot be frozen (e.g. they mutate attributes); they still run.
       m_Optimized = false;

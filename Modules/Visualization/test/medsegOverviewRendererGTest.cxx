@@ -18,9 +18,14 @@ using namespace medseg;
 namespace
 {
 
+// Under CTest with xvfb-run (MEDSEG_REQUIRE_DISPLAY set) a missing display is a failure, not a skip.
 #define MEDSEG_REQUIRE_DISPLAY()                                                                                     \
   if (!HasRenderingDisplay())                                                                                        \
-  GTEST_SKIP() << "no X display (run under xvfb-run -a)"
+  {                                                                                                                  \
+    if (std::getenv("MEDSEG_REQUIRE_DISPLAY") != nullptr)                                                           \
+      FAIL() << "no X display although CTest ran this under xvfb-run";                                              \
+    GTEST_SKIP() << "no X display (run under xvfb-run -a)";                                                          \
+  }
 
 /** A PNG read back, addressed like the layout: x right, y down from the top-left. */
 struct Picture
