@@ -5,10 +5,11 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libinsighttoolkit5-dev libfftw3-dev libgdcm-dev
+  libinsighttoolkit5-dev libfftw3-dev libgdcm-dev zlib1g-dev tar
   libvtk9-dev
   libtorch-dev libopenblas0-pthread
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
+  libboost-mpi-dev openmpi-bin libopenmpi-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev
   xvfb xauth
