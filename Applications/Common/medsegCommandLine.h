@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace medseg::cli
@@ -40,6 +41,19 @@ struct Parameter
   bool                     positional{ false };
   std::string              label;     //!< short human title (Slicer GUI); derived from name when empty
   std::string              group{ "Parameters" }; //!< section in --help and in Slicer's GUI
+};
+
+/** Output values a tool reports for Slicer's `--returnparameterfile` (`name = value` lines), in order. */
+using ReturnParameters = std::vector<std::pair<std::string, std::string>>;
+
+/** What a 3D Slicer module description says beyond the parameter table. */
+struct SlicerModuleInfo
+{
+  std::string category;         //!< e.g. "Segmentation.MedSeg"; the table's category + ".MedSeg" when empty
+  std::string version;
+  std::string documentationUrl;
+  std::string license;
+  std::string contributor;
 };
 
 /** The values of one parsed command line. Getters throw UsageError naming the option. */
@@ -97,6 +111,40 @@ public:
   /** The --help text: usage line, description, and each parameter with its default. */
   std::string
   Help() const;
+
+  void
+  SetProgram(std::string program)
+  {
+    m_Program = std::move(program);
+  }
+
+  /** \brief The same table in 3D Slicer's argument form (see Documentation/slicer.md).
+   *
+   * File-like parameters (images, label maps, files) become positional, in declaration order:
+   * first the required ones, then at most one optional image. Every other parameter, including
+   * optional non-image files, takes `--<identifier>` where the identifier is the name in
+   * camelCase (`patch-size` -> `patchSize`); flags stay bare flags (Slicer passes a boolean
+   * only when it is true). Positional names are unchanged. */
+  CommandLine
+  SlicerCommandLine() const;
+
+  /** Parses arguments as Slicer passes them (SlicerCommandLine's form) and returns them under
+   * this table's names, so the code that runs a `medseg` command runs the Slicer module too.
+   * Options with an empty value (`--overlap ""`) count as not given; the dashed `medseg`
+   * spellings (`--patch-size`) are accepted as well. */
+  ParsedArguments
+  ParseSlicer(const std::vector<std::string> & arguments) const;
+
+  /** The module description for `--xml`, valid against SlicerExecutionModel's ModuleDescription.xsd.
+   * Label maps are `<image type="label">`; enumerations are `<string>` listing the choices (the
+   * schema allows one `<element>` only); integers and numbers without a default are `<string>`
+   * so that an empty field means "not given" rather than 0. */
+  std::string
+  SlicerXml(const SlicerModuleInfo & info) const;
+
+  /** `patch-size` -> `patchSize`: a valid identifier for Slicer's `<name>` and `<longflag>`. */
+  static std::string
+  SlicerIdentifier(const std::string & name);
 
 private:
   const Parameter *

@@ -112,6 +112,8 @@ ComponentSelectionLabelImageFilter<TLabelImage>::GenerateData()
   {
     out.Set(keep[cc.Get()] ? in.Get() : m_BackgroundValue);
   }
+  // The mini-pipeline's weights cover 90 %; ITK does not push progress to 1 after GenerateData.
+  this->UpdateProgress(1.0f);
 }
 
 template <typename TLabelImage>
