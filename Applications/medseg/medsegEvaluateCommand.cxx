@@ -26,6 +26,8 @@ namespace
 using P = Parameter;
 using K = ParameterKind;
 
+} // namespace
+
 CommandLine
 EvaluateCommandLine()
 {
@@ -52,6 +54,9 @@ EvaluateCommandLine()
   return cl;
 }
 
+namespace
+{
+
 /** CSV/JSON outputs: the right extension, an existing folder, no clobbering without --overwrite. */
 void
 CheckReportPath(const std::string & path, const std::string & extension, bool overwrite)
@@ -60,24 +65,7 @@ CheckReportPath(const std::string & path, const std::string & extension, bool ov
   {
     throw InputError(path, "expected a " + extension + " file name");
   }
-  std::error_code ec;
-  fs::path        parent = fs::path(path).parent_path();
-  if (parent.empty())
-  {
-    parent = ".";
-  }
-  if (!fs::is_directory(parent, ec))
-  {
-    throw InputError(path, "its folder " + parent.string() + " does not exist");
-  }
-  if (fs::is_directory(path, ec))
-  {
-    throw InputError(path, "is a folder, not a file name");
-  }
-  if (fs::exists(path, ec) && !overwrite)
-  {
-    throw InputError(path, "already exists; pass --overwrite to replace it");
-  }
+  CheckOutputFile(path, overwrite);
 }
 
 bool
@@ -171,6 +159,12 @@ RunEvaluateCommand(const std::vector<std::string> & arguments)
     std::cout << cl.Help();
     return ExitSuccess;
   }
+  return RunEvaluate(args);
+}
+
+int
+RunEvaluate(const ParsedArguments & args, ReturnParameters * returned)
+{
   EvaluationOptions options;
   options.surfaceTolerance = args.GetFloat("tolerance");
   if (!(options.surfaceTolerance >= 0.0) || !std::isfinite(options.surfaceTolerance))
@@ -224,6 +218,25 @@ RunEvaluateCommand(const std::vector<std::string> & arguments)
                   << Format(m.surfaceDice) << ", volume " << Format(m.predictionVolume) << " / "
                   << Format(m.referenceVolume) << " mL\n";
       }
+    }
+  }
+  if (returned != nullptr)
+  {
+    // Per label, the mean over the cases (one case when two files were given).
+    std::map<unsigned int, std::vector<const LabelMetrics *>> byLabel;
+    for (const auto & c : cases)
+      for (const auto & m : c.labels)
+        byLabel[m.label].push_back(&m);
+    for (const auto & [label, metrics] : byLabel)
+    {
+      double dice = 0, hd95 = 0;
+      for (const auto * m : metrics)
+      {
+        dice += m->dice / metrics.size();
+        hd95 += m->hausdorff95 / metrics.size();
+      }
+      returned->emplace_back("diceLabel" + std::to_string(label), Format(dice));
+      returned->emplace_back("hd95Label" + std::to_string(label), Format(hd95));
     }
   }
   if (!csv.empty())

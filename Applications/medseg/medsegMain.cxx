@@ -17,7 +17,9 @@ const Command commands[] = {
   { "model", "inspect (info) or build (pack) a model package", &medseg::cli::RunModelCommand },
   { "plugins", "list the model plugins found, and those refused and why", &medseg::cli::RunPluginsCommand },
   { "postprocess", "clean up a label map (components, holes, smoothing, edges)", &medseg::cli::RunPostprocessCommand },
+  { "train", "train a model on image/label pairs and write a model package", &medseg::cli::RunTrainCommand },
   { "evaluate", "Dice, Hausdorff and surface metrics against references", &medseg::cli::RunEvaluateCommand },
+  { "batch", "segment many cases: isolation, resume, report, shards, MPI", &medseg::cli::RunBatchCommand },
 #ifdef MEDSEG_WITH_VISUALIZATION
   { "mesh", "label surfaces as STL/VTP/OBJ/PLY files", &medseg::cli::RunMeshCommand },
   { "render", "overview picture: slices, label overlay, 3D surfaces, legend", &medseg::cli::RunRenderCommand },

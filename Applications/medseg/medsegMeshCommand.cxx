@@ -11,9 +11,6 @@
 namespace medseg::cli
 {
 
-namespace
-{
-
 CommandLine
 MeshCommandLine()
 {
@@ -35,8 +32,6 @@ MeshCommandLine()
   return cl;
 }
 
-} // namespace
-
 int
 RunMeshCommand(const std::vector<std::string> & arguments)
 {
@@ -47,11 +42,21 @@ RunMeshCommand(const std::vector<std::string> & arguments)
     std::cout << cl.Help();
     return ExitSuccess;
   }
+  return RunMesh(args);
+}
+
+int
+RunMesh(const ParsedArguments & args, ReturnParameters * returned)
+{
   MeshOptions options = MeshOptionsFromArguments(args);
   options.labels = LabelValues(args, "labels");
   const LabelTable table = ReadLabelTableOption(args);
   const auto       labels = ReadLabelImage(args.Get("labelmap"));
   const auto       summaries = WriteLabelMeshes(labels, args.Get("output-dir"), options, table);
+  if (returned != nullptr)
+  {
+    returned->emplace_back("numberOfMeshes", std::to_string(summaries.size()));
+  }
   if (!args.Flag("quiet"))
   {
     for (const auto & s : summaries)

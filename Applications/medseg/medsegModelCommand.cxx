@@ -3,6 +3,7 @@
 #include "medsegCommandLine.h"
 #include "medsegCommands.h"
 #include "medsegError.h"
+#include "medsegImageFileIO.h"
 #include "medsegModelPackage.h"
 
 #include <filesystem>
@@ -84,12 +85,7 @@ RunPack(const std::vector<std::string> & arguments)
     return ExitSuccess;
   }
   const std::string output = args.Get("output");
-  std::error_code   ec;
-  auto              parent = std::filesystem::path(output).parent_path();
-  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
-    throw InputError(output, "its folder " + parent.string() + " does not exist");
-  if (std::filesystem::exists(output, ec) && !args.Flag("overwrite"))
-    throw InputError(output, "already exists; pass --overwrite to replace it");
+  CheckOutputFile(output, args.Flag("overwrite"));
   PackModel(args.Get("metadata"), args.Get("weights"), output);
   const ModelPackage p = ModelPackage::Load(output); // read back what was written
   std::cout << "wrote " << output << ": " << p.name << ' ' << p.version << ", weights SHA-256 " << p.weightsSha256

@@ -21,6 +21,8 @@ namespace
 using P = Parameter;
 using K = ParameterKind;
 
+} // namespace
+
 CommandLine
 PostprocessCommandLine()
 {
@@ -44,6 +46,9 @@ PostprocessCommandLine()
   return cl;
 }
 
+namespace
+{
+
 bool
 SamePath(const std::string & a, const std::string & b)
 {
@@ -63,6 +68,12 @@ RunPostprocessCommand(const std::vector<std::string> & arguments)
     std::cout << cl.Help();
     return ExitSuccess;
   }
+  return RunPostprocess(args);
+}
+
+int
+RunPostprocess(const ParsedArguments & args, ReturnParameters * returned)
+{
   // Everything that can be checked without reading data is checked first.
   const std::string spec = args.Get("postprocess");
   try
@@ -110,6 +121,10 @@ RunPostprocessCommand(const std::vector<std::string> & arguments)
     cast->Update();
     WriteImageFile(cast->GetOutput(), output);
   });
+  if (returned != nullptr)
+  {
+    returned->emplace_back("maximumLabel", std::to_string(range->GetMaximum()));
+  }
   if (!args.Flag("quiet"))
   {
     std::cout << "wrote " << output << '\n';

@@ -6,6 +6,8 @@
 #include "medsegLabelTable.h"
 #include "medsegImageFileIO.h"
 #include "medsegModelPackage.h"
+#include "medsegModelSpace.h"
+#include "medsegGeometry.h"
 #include "medsegPackageSegmenter.h"
 #include "medsegPixelTypeDispatch.h"
 #include "medsegPluginRegistry.h"
@@ -35,6 +37,8 @@ namespace
 
 using P = Parameter;
 using K = ParameterKind;
+
+} // namespace
 
 CommandLine
 SegmentCommandLine()
@@ -92,6 +96,9 @@ SegmentCommandLine()
     .Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
   return cl;
 }
+
+namespace
+{
 
 /** The package's (or the defaults') sliding-window settings, overridden by the options given. */
 SlidingWindowSettings
@@ -175,6 +182,51 @@ CreatePackageModel(const ModelPackage & package, const TorchScriptModelOptions &
                               static_cast<int64_t>(package.channels.size()));
 }
 
+/** Class probabilities re-indexed by label value (component v = probability of label v), as
+ * post-processing expects; a single sigmoid output becomes [1 - p, p]. Null when label values are
+ * too large to index (> 255) or there are no probabilities. */
+ProbabilityImage3::Pointer
+ProbabilitiesByLabelValue(const ProbabilityImage3 * classes, const std::vector<unsigned int> & labelOfClass)
+{
+  if (classes == nullptr || labelOfClass.empty())
+    return nullptr;
+  const unsigned int k = classes->GetNumberOfComponentsPerPixel();
+  const unsigned int top = *std::max_element(labelOfClass.begin(), labelOfClass.end());
+  const bool         identity = k >= 2 && k == labelOfClass.size() &&
+                        [&] {
+                          for (unsigned int c = 0; c < k; ++c)
+                            if (labelOfClass[c] != c)
+                              return false;
+                          return true;
+                        }();
+  if (identity)
+    return const_cast<ProbabilityImage3 *>(classes);
+  if (top > 255 || labelOfClass.size() < 2)
+    return nullptr;
+  auto out = ProbabilityImage3::New();
+  out->CopyInformation(classes);
+  out->SetRegions(classes->GetLargestPossibleRegion());
+  out->SetNumberOfComponentsPerPixel(top + 1);
+  out->Allocate(true);
+  const size_t  n = classes->GetLargestPossibleRegion().GetNumberOfPixels();
+  const float * in = classes->GetBufferPointer();
+  float *       o = out->GetBufferPointer();
+  for (size_t i = 0; i < n; ++i)
+  {
+    if (k == 1)
+    {
+      o[i * (top + 1) + labelOfClass[0]] += 1.0f - in[i];
+      o[i * (top + 1) + labelOfClass[1]] += in[i];
+    }
+    else
+    {
+      for (unsigned int c = 0; c < k && c < labelOfClass.size(); ++c)
+        o[i * (top + 1) + labelOfClass[c]] += in[i * k + c];
+    }
+  }
+  return out;
+}
+
 template <typename TLabelImage>
 void
 WriteSmallestLabelType(const TLabelImage * labels, unsigned long maxLabel, const std::string & path)
@@ -211,7 +263,12 @@ RunSegmentCommand(const std::vector<std::string> & arguments)
     std::cout << cl.Help();
     return ExitSuccess;
   }
+  return RunSegment(args);
+}
 
+int
+RunSegment(const ParsedArguments & args, ReturnParameters * returned)
+{
   // Everything that can be checked without reading data is checked first.
   std::optional<NormalizationSpec> normalizationOverride;
   if (args.Has("normalize"))
@@ -261,14 +318,20 @@ RunSegmentCommand(const std::vector<std::string> & arguments)
 #ifdef MEDSEG_WITH_VISUALIZATION
   if (!screenshot.empty())
   {
-    if (std::filesystem::exists(screenshot) && !overwrite)
-      throw InputError(screenshot, "already exists; pass --overwrite to replace it");
+    CheckOutputFile(screenshot, overwrite);
     if (!HasRenderingDisplay())
       throw InputError(screenshot, "a picture needs an X display; run under xvfb-run -a");
   }
-  if (!meshDir.empty() && !std::filesystem::is_directory(meshDir))
+  if (!meshDir.empty())
   {
-    throw InputError(meshDir, "mesh folder does not exist");
+    if (!std::filesystem::is_directory(meshDir))
+      throw InputError(meshDir, "mesh folder does not exist");
+    for (const auto & entry : std::filesystem::directory_iterator(meshDir))
+    {
+      const std::string name = entry.path().filename().string();
+      if (!overwrite && (name == "meshes.csv" || name.rfind("label_", 0) == 0))
+        throw InputError(meshDir, "already holds meshes (" + name + "); pass --overwrite to replace them");
+    }
   }
 #else
   if (!screenshot.empty() || !meshDir.empty())
@@ -299,6 +362,11 @@ RunSegmentCommand(const std::vector<std::string> & arguments)
                        " input(s) (" + names + "), " + std::to_string(inputs.size()) + " --input given");
     }
     window = WindowSettings(args, package->window, true);
+    if (package->spatialDims == 2 && window.patchSize[package->sliceAxis] != 1)
+    {
+      throw UsageError("--patch-size: model '" + package->name + "' is 2D and needs size 1 along its slice axis " +
+                       std::to_string(package->sliceAxis));
+    }
     model = CreatePackageModel(*package, modelOptions);
   }
   else
@@ -314,83 +382,137 @@ RunSegmentCommand(const std::vector<std::string> & arguments)
     images.push_back(ReadScalarImage(input));
   }
 
-  ProgressLine         progress("segment", !quiet && ProgressLine::IsTerminal());
-  LabelImage3::Pointer labels;
-  unsigned int         classes = 0;
-  unsigned long        maxLabel = 1;
-  LabelTable           table;
-  if (package)
+  ProgressLine               progress("segment", !quiet && ProgressLine::IsTerminal());
+  LabelImage3::Pointer       labels;
+  ProbabilityImage3::Pointer classProbabilities; // component k = class k
+  std::vector<unsigned int>  labelOfClass;       // class k is written as labelOfClass[k]
+  unsigned int               classes = 0;
+  unsigned long              maxLabel = 1;
+  LabelTable                 table;
+  const bool refineWithProbabilities = !postprocess.empty() && PostProcessingNeedsIntensity(postprocess);
+  const bool wantProbabilities = !probabilities.empty() || refineWithProbabilities;
+  try
   {
-    if (normalizationOverride)
+    if (package)
     {
-      for (auto & c : package->channels)
-        c.normalization = *normalizationOverride;
+      if (normalizationOverride)
+      {
+        for (auto & c : package->channels)
+          c.normalization = *normalizationOverride;
+      }
+      PackageSegmenter segmenter(*package, model);
+      segmenter.WindowSettings() = window;
+      segmenter.WindowSettings().sliceAxis = package->sliceAxis;
+      const PackageSegmentation result =
+        segmenter.Run(images, wantProbabilities, [&progress](double f) { progress.Update(f); });
+      labels = result.labels;
+      classes = result.classes;
+      classProbabilities = result.probabilities;
+      for (const auto & l : package->labels)
+      {
+        maxLabel = std::max<unsigned long>(maxLabel, l.value);
+        labelOfClass.push_back(l.value);
+        table.Set({ l.value, l.name, l.color });
+      }
     }
-    PackageSegmenter segmenter(*package, model);
-    segmenter.WindowSettings() = window;
-    segmenter.WindowSettings().sliceAxis = package->sliceAxis;
-    const PackageSegmentation result =
-      segmenter.Run(images, !probabilities.empty(), [&progress](double f) { progress.Update(f); });
-    labels = result.labels;
-    classes = result.classes;
-    for (const auto & l : package->labels)
+    else
     {
-      maxLabel = std::max<unsigned long>(maxLabel, l.value);
-      table.Set({ l.value, l.name, l.color });
+      // Channels on other grids are resampled onto the first one's, as packages do.
+      for (size_t c = 1; c < images.size(); ++c)
+      {
+        if (!DescribeGeometryDifference(images.front(), images[c]).empty())
+          images[c] = ResampleOnto(images[c], images.front());
+      }
+      using LabelFilter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
+      auto filter = LabelFilter::New();
+      for (unsigned int c = 0; c < images.size(); ++c)
+        filter->SetInput(c, images[c]);
+      filter->SetModel(model);
+      filter->SetSlidingWindowSettings(window);
+      filter->SetNormalization(normalizationOverride.value_or(NormalizationSpec::Parse("zscore")));
+      filter->SetProduceProbabilities(wantProbabilities);
+      filter->ProbeNumberOfClassesOff(); // outputs are taken after Update()
+      progress.Observe(filter);
+      filter->Update();
+      classes = filter->GetNumberOfClasses();
+      maxLabel = classes > 1 ? classes - 1 : 1;
+      labels = filter->GetLabelOutput();
+      labels->DisconnectPipeline();
+      if (wantProbabilities)
+      {
+        classProbabilities = filter->GetProbabilityOutput();
+        classProbabilities->DisconnectPipeline();
+      }
+      for (unsigned int k = 0; k < std::max(classes, 2u); ++k)
+        labelOfClass.push_back(k);
     }
-    progress.Finish();
-    if (!postprocess.empty())
-      labels = ApplyPostProcessing(labels, postprocess, images.front(), result.probabilities);
-    WriteSmallestLabelType(labels.GetPointer(), maxLabel, output);
-    if (!probabilities.empty())
-      WriteImageFile(result.probabilities.GetPointer(), probabilities);
   }
-  else
+  catch (const c10::Error & e)
   {
-    using LabelFilter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
-    auto filter = LabelFilter::New();
-    for (unsigned int c = 0; c < images.size(); ++c)
-      filter->SetInput(c, images[c]);
-    filter->SetModel(model);
-    filter->SetSlidingWindowSettings(window);
-    filter->SetNormalization(normalizationOverride.value_or(NormalizationSpec::Parse("zscore")));
-    filter->SetProduceProbabilities(!probabilities.empty() || !postprocess.empty());
-    progress.Observe(filter);
-    filter->Update();
-    progress.Finish();
-    classes = filter->GetNumberOfClasses();
-    maxLabel = classes > 1 ? classes - 1 : 1;
-    labels = filter->GetLabelOutput(); // still the filter's output: nothing re-runs it
-    if (!postprocess.empty())
-      labels = ApplyPostProcessing(labels, postprocess, images.front(), filter->GetProbabilityOutput());
-    // The label map gets the smallest unsigned type that holds every class of the model.
-    WriteSmallestLabelType(labels.GetPointer(), maxLabel, output);
-    if (!probabilities.empty())
-      WriteImageFile(filter->GetProbabilityOutput(), probabilities);
+    throw InputError(modelPath, std::string("the model failed: ") + e.what_without_backtrace());
+  }
+  progress.Finish();
+
+  if (!postprocess.empty())
+  {
+    ProbabilityImage3::Pointer byLabel =
+      refineWithProbabilities ? ProbabilitiesByLabelValue(classProbabilities, labelOfClass) : nullptr;
+    labels = ApplyPostProcessing(labels, postprocess, images.front(), byLabel);
   }
 
+  // Every output is complete on its own (atomic writes); the label map is written last, and if
+  // any step fails, the files this run already wrote are removed again.
+  std::vector<std::string> written;
+  try
+  {
+    if (!probabilities.empty())
+    {
+      WriteImageFile(classProbabilities.GetPointer(), probabilities);
+      written.push_back(probabilities);
+    }
 #ifdef MEDSEG_WITH_VISUALIZATION
-  if (!meshDir.empty())
-  {
-    WriteLabelMeshes(labels, meshDir, MeshOptions{}, table);
-  }
-  if (!screenshot.empty())
-  {
-    RenderOverview(images.front(), labels, screenshot, RenderOptions{}, table);
-  }
+    if (!meshDir.empty())
+    {
+      for (const auto & summary : WriteLabelMeshes(labels, meshDir, MeshOptions{}, table))
+        written.insert(written.end(), summary.files.begin(), summary.files.end());
+      written.push_back((std::filesystem::path(meshDir) / "meshes.csv").string());
+    }
+    if (!screenshot.empty())
+    {
+      RenderOverview(images.front(), labels, screenshot, RenderOptions{}, table);
+      written.push_back(screenshot);
+    }
 #endif
+    WriteSmallestLabelType(labels.GetPointer(), maxLabel, output);
+  }
+  catch (...)
+  {
+    std::error_code ignored;
+    for (const auto & path : written)
+      std::filesystem::remove(path, ignored);
+    throw;
+  }
 
+  // Per-label voxel counts and volumes, so a run says what it found.
+  std::map<unsigned int, size_t> counts;
+  const size_t                   n = labels->GetBufferedRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+  {
+    ++counts[labels->GetBufferPointer()[i]];
+  }
+  const auto   spacing = images.front()->GetSpacing();
+  const double voxelMl = spacing[0] * spacing[1] * spacing[2] / 1000.0;
+  if (returned != nullptr)
+  {
+    returned->emplace_back("numberOfClasses", std::to_string(classes));
+    for (const auto & [label, count] : counts)
+    {
+      if (label != 0)
+        returned->emplace_back("label" + std::to_string(label) + "VolumeMl", std::to_string(count * voxelMl));
+    }
+  }
   if (!quiet)
   {
-    // Per-label voxel counts and volumes, so a run says what it found.
-    std::map<unsigned int, size_t> counts;
-    const size_t                   n = labels->GetBufferedRegion().GetNumberOfPixels();
-    for (size_t i = 0; i < n; ++i)
-    {
-      ++counts[labels->GetBufferPointer()[i]];
-    }
-    const auto   spacing = images.front()->GetSpacing();
-    const double voxelMl = spacing[0] * spacing[1] * spacing[2] / 1000.0;
     std::cout << "medseg segment: " << (package ? "package '" + package->name + "' " + package->version + ", " : "")
               << model->GetDescription() << "\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";

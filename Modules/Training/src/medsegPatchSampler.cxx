@@ -1,0 +1,271 @@
+#include "medsegPatchSampler.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace medseg
+{
+
+namespace
+{
+uint64_t
+SplitMix64(uint64_t x)
+{
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+double
+Uniform(std::mt19937_64 & rng, double a, double b)
+{
+  return a == b ? a : std::uniform_real_distribution<double>(a, b)(rng);
+}
+
+bool
+Coin(std::mt19937_64 & rng, double p)
+{
+  return p > 0.0 && Uniform(rng, 0.0, 1.0) < p;
+}
+} // namespace
+
+uint64_t
+MixSeed(uint64_t seed, uint64_t step, uint64_t index)
+{
+  return SplitMix64(SplitMix64(SplitMix64(seed) ^ step) ^ (index * 0xd1b54a32d192ed03ULL));
+}
+
+std::array<double, 9>
+RotationScaleMatrix(const std::array<double, 3> & degrees, double scale)
+{
+  const double ax = degrees[0] * M_PI / 180.0, ay = degrees[1] * M_PI / 180.0, az = degrees[2] * M_PI / 180.0;
+  const double cx = std::cos(ax), sx = std::sin(ax), cy = std::cos(ay), sy = std::sin(ay), cz = std::cos(az),
+               sz = std::sin(az);
+  // Rz * Ry * Rx
+  const double m[9] = { cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx,
+                        sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx,
+                        -sy,     cy * sx,                cy * cx };
+  std::array<double, 9> r{};
+  for (int i = 0; i < 9; ++i)
+    r[i] = m[i] * scale;
+  return r;
+}
+
+std::pair<at::Tensor, at::Tensor>
+ExtractPatch(const PreprocessedCase & c, const PatchTransform & t, const std::array<int64_t, 3> & patchSize)
+{
+  const auto size = c.Size();
+  std::vector<at::Tensor> axes;
+  for (int d = 0; d < 3; ++d)
+  {
+    at::Tensor o = (at::arange(patchSize[d], at::kDouble) - (patchSize[d] - 1) / 2.0) * c.spacing[d];
+    axes.push_back(t.flip[d] ? -o : o);
+  }
+  const auto grids = at::meshgrid({ axes[2], axes[1], axes[0] }, "ij"); // z, y, x, each [Pz, Py, Px]
+  const at::Tensor offsets = at::stack({ grids[2], grids[1], grids[0] }, -1);
+  const at::Tensor m = at::tensor(std::vector<double>(t.matrix.begin(), t.matrix.end()), at::kDouble).reshape({ 3, 3 });
+  at::Tensor q = offsets.matmul(m.t());
+  if (t.displacement.defined())
+    q = q + t.displacement.to(at::kDouble);
+  std::vector<at::Tensor> normalized;
+  for (int d = 0; d < 3; ++d)
+  {
+    const at::Tensor position = q.select(-1, d) / c.spacing[d] + t.centre[d];
+    normalized.push_back(size[d] > 1 ? position * (2.0 / static_cast<double>(size[d] - 1)) - 1.0 : position * 0.0);
+  }
+  const at::Tensor grid = at::stack(normalized, -1).unsqueeze(0).to(at::kFloat);
+
+  // Image: trilinear; label: each class indicator trilinear, then arg-max (smoother than nearest).
+  const at::Tensor image = at::grid_sampler(c.image.unsqueeze(0), grid, 0, 1, true).squeeze(0);
+  const int64_t    classes = static_cast<int64_t>(c.foreground.size()) + 1;
+  const at::Tensor oneHot = at::one_hot(c.label, classes).permute({ 3, 0, 1, 2 }).to(at::kFloat).unsqueeze(0);
+  const at::Tensor label = at::grid_sampler(oneHot, grid, 0, 1, true).squeeze(0).argmax(0);
+  return { image.contiguous(), label.contiguous() };
+}
+
+at::Tensor
+AugmentIntensities(at::Tensor patch, const AugmentationSettings & a, std::mt19937_64 & rng, at::Generator & generator,
+                   int sliceAxis)
+{
+  if (!a.enabled)
+    return patch;
+  const std::vector<int64_t> sizes = { patch.size(1), patch.size(2), patch.size(3) }; // z, y, x
+  if (Coin(rng, a.lowResolutionProbability))
+  {
+    const double         f = Uniform(rng, a.lowResolutionRange[0], a.lowResolutionRange[1]);
+    std::vector<int64_t> low(3);
+    for (int i = 0; i < 3; ++i)
+    {
+      const int axis = 2 - i; // sizes are z, y, x
+      low[i] = (axis == sliceAxis || sizes[i] == 1) ? sizes[i]
+                                                    : std::max<int64_t>(1, std::llround(static_cast<double>(sizes[i]) / f));
+    }
+    const at::Tensor down = at::upsample_trilinear3d(patch.unsqueeze(0), low, false);
+    patch = at::upsample_trilinear3d(down, sizes, false).squeeze(0);
+  }
+  if (Coin(rng, a.biasFieldProbability))
+  {
+    std::vector<at::Tensor> axes;
+    for (int i = 0; i < 3; ++i)
+      axes.push_back(sizes[i] > 1 ? at::linspace(-1.0, 1.0, sizes[i], at::kFloat) : at::zeros({ 1 }, at::kFloat));
+    const auto g = at::meshgrid({ axes[0], axes[1], axes[2] }, "ij");
+    const at::Tensor & z = g[0];
+    const at::Tensor & y = g[1];
+    const at::Tensor & x = g[2];
+    const at::Tensor   terms[9] = { x, y, z, x * x, y * y, z * z, x * y, x * z, y * z };
+    at::Tensor         field = at::zeros_like(x);
+    for (const auto & term : terms)
+      field = field + term * Uniform(rng, -a.biasFieldMagnitude, a.biasFieldMagnitude);
+    const at::Tensor low = patch.min();
+    patch = (patch - low) * field.exp().unsqueeze(0) + low;
+  }
+  if (Coin(rng, a.gammaProbability))
+  {
+    double lo = a.gammaRange[0], hi = a.gammaRange[1];
+    // Half of the draws below 1 and half above (when the range spans 1), as nnU-Net does.
+    if (lo < 1.0 && hi > 1.0)
+    {
+      if (Coin(rng, 0.5))
+        hi = 1.0;
+      else
+        lo = 1.0;
+    }
+    const double     gamma = Uniform(rng, lo, hi);
+    const at::Tensor low = patch.min();
+    const at::Tensor range = patch.max() - low + 1e-7;
+    patch = ((patch - low) / range).clamp_min(0.0).pow(gamma) * range + low;
+  }
+  if (Coin(rng, a.intensityScaleProbability))
+    patch = patch * Uniform(rng, a.intensityScaleRange[0], a.intensityScaleRange[1]);
+  if (Coin(rng, a.intensityShiftProbability))
+    patch = patch + Uniform(rng, -a.intensityShift, a.intensityShift);
+  if (Coin(rng, a.noiseProbability))
+  {
+    const double sigma = Uniform(rng, 0.0, a.noiseSigma);
+    patch = patch + at::randn(patch.sizes(), generator, at::TensorOptions().dtype(at::kFloat)) * sigma;
+  }
+  return patch;
+}
+
+PatchSampler::PatchSampler(std::vector<const PreprocessedCase *> cases, std::array<int64_t, 3> patchSize, int spatialDims,
+                           int sliceAxis, double foregroundRatio, AugmentationSettings augmentation, uint64_t seed)
+  : m_Cases(std::move(cases))
+  , m_PatchSize(patchSize)
+  , m_SpatialDims(spatialDims)
+  , m_SliceAxis(sliceAxis)
+  , m_ForegroundRatio(foregroundRatio)
+  , m_Augmentation(augmentation)
+  , m_Seed(seed)
+{
+  if (m_Cases.empty())
+    throw std::invalid_argument("PatchSampler: no training cases");
+  if (m_SpatialDims == 2)
+    m_PatchSize[m_SliceAxis] = 1;
+}
+
+PatchTransform
+PatchSampler::DrawTransform(const PreprocessedCase & c, std::mt19937_64 & rng, at::Generator & generator,
+                            bool & foreground) const
+{
+  PatchTransform t;
+  const auto     size = c.Size();
+  const bool     twoD = m_SpatialDims == 2;
+  std::vector<size_t> present;
+  for (size_t k = 0; k < c.foreground.size(); ++k)
+  {
+    if (c.foreground[k].numel() > 0)
+      present.push_back(k);
+  }
+  foreground = !present.empty() && Coin(rng, m_ForegroundRatio);
+  if (foreground)
+  {
+    const at::Tensor & voxels = c.foreground[present[std::uniform_int_distribution<size_t>(0, present.size() - 1)(rng)]];
+    const int64_t flat =
+      voxels.data_ptr<int64_t>()[std::uniform_int_distribution<int64_t>(0, voxels.numel() - 1)(rng)];
+    t.centre = { { static_cast<double>(flat % size[0]), static_cast<double>((flat / size[0]) % size[1]),
+                   static_cast<double>(flat / (size[0] * size[1])) } };
+  }
+  else
+  {
+    for (int d = 0; d < 3; ++d)
+    {
+      if (twoD && d == m_SliceAxis)
+      {
+        t.centre[d] = static_cast<double>(std::uniform_int_distribution<int64_t>(0, size[d] - 1)(rng));
+        continue;
+      }
+      const double lo = (m_PatchSize[d] - 1) / 2.0;
+      const double hi = static_cast<double>(size[d] - 1) - lo;
+      t.centre[d] = hi < lo ? (size[d] - 1) / 2.0 : Uniform(rng, lo, hi);
+    }
+  }
+  if (!m_Augmentation.enabled)
+    return t;
+  const AugmentationSettings & a = m_Augmentation;
+  for (int d = 0; d < 3; ++d)
+    t.flip[d] = !(twoD && d == m_SliceAxis) && Coin(rng, a.flipProbability[d]);
+  std::array<double, 3> degrees{ { 0, 0, 0 } };
+  if (Coin(rng, a.rotationProbability))
+  {
+    for (int d = 0; d < 3; ++d)
+    {
+      if (!twoD || d == m_SliceAxis)
+        degrees[d] = Uniform(rng, -a.rotationDegrees[d], a.rotationDegrees[d]);
+    }
+  }
+  const double scale = Coin(rng, a.scaleProbability) ? Uniform(rng, a.scaleRange[0], a.scaleRange[1]) : 1.0;
+  t.matrix = RotationScaleMatrix(degrees, 1.0);
+  for (int row = 0; row < 3; ++row)
+  {
+    for (int col = 0; col < 3; ++col)
+      t.matrix[row * 3 + col] *= (twoD && col == m_SliceAxis) ? 1.0 : scale;
+  }
+  if (Coin(rng, a.elasticProbability))
+  {
+    const int64_t cp = a.elasticControlPoints;
+    std::vector<int64_t> coarse{ 1, 3, 0, 0, 0 };
+    for (int d = 0; d < 3; ++d)
+      coarse[4 - d] = (twoD && d == m_SliceAxis) || m_PatchSize[d] == 1 ? 1 : cp;
+    at::Tensor field = at::randn(coarse, generator, at::TensorOptions().dtype(at::kFloat)) * a.elasticMagnitude;
+    if (twoD)
+      field.select(1, m_SliceAxis).zero_();
+    field = at::upsample_trilinear3d(field, { m_PatchSize[2], m_PatchSize[1], m_PatchSize[0] }, true);
+    t.displacement = field.squeeze(0).permute({ 1, 2, 3, 0 }).contiguous();
+  }
+  return t;
+}
+
+TrainingBatch
+PatchSampler::Sample(int64_t step, int64_t batchSize) const
+{
+  TrainingBatch           batch;
+  std::vector<at::Tensor> images;
+  std::vector<at::Tensor> labels;
+  for (int64_t i = 0; i < batchSize; ++i)
+  {
+    const uint64_t   seed = MixSeed(m_Seed, static_cast<uint64_t>(step), static_cast<uint64_t>(i));
+    std::mt19937_64  rng(seed);
+    at::Generator    generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x5851f42d4c957f2dULL);
+    const auto &     c = *m_Cases[std::uniform_int_distribution<size_t>(0, m_Cases.size() - 1)(rng)];
+    bool             foreground = false;
+    const auto       transform = DrawTransform(c, rng, generator, foreground);
+    auto [image, label] = ExtractPatch(c, transform, m_PatchSize);
+    image = AugmentIntensities(image, m_Augmentation, rng, generator, m_SpatialDims == 2 ? m_SliceAxis : -1);
+    if (m_SpatialDims == 2)
+    {
+      image = image.squeeze(3 - m_SliceAxis);
+      label = label.squeeze(2 - m_SliceAxis);
+    }
+    images.push_back(image);
+    labels.push_back(label);
+    batch.foregroundCentred.push_back(foreground);
+  }
+  batch.images = at::stack(images).contiguous();
+  batch.labels = at::stack(labels).contiguous();
+  return batch;
+}
+
+} // namespace medseg

@@ -1,0 +1,136 @@
+#include "medsegPatchSampler.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+namespace
+{
+using namespace medseg;
+
+/** 9 x 9 x 9 voxels, value x + 10 y + 100 z (asymmetric along every axis); label: x > 5. */
+PreprocessedCase
+AsymmetricPhantom()
+{
+  const at::Tensor z = at::arange(9, at::kFloat).reshape({ 9, 1, 1 });
+  const at::Tensor y = at::arange(9, at::kFloat).reshape({ 1, 9, 1 });
+  const at::Tensor x = at::arange(9, at::kFloat).reshape({ 1, 1, 9 });
+  const at::Tensor image = (x + 10 * y + 100 * z).expand({ 9, 9, 9 }).contiguous();
+  const at::Tensor label = (x > 5).expand({ 9, 9, 9 }).to(at::kLong).contiguous();
+  return MakePreprocessedCase("phantom", image, label, { { 1.0, 1.0, 1.0 } }, 2);
+}
+
+TEST(PatchSampler, IdentityFlipAndRotationAreExact)
+{
+  const PreprocessedCase c = AsymmetricPhantom();
+  PatchTransform         t;
+  t.centre = { { 4, 4, 4 } };
+  const std::array<int64_t, 3> p{ { 5, 5, 5 } };
+  const auto [plain, plainLabel] = ExtractPatch(c, t, p);
+  EXPECT_TRUE(at::allclose(plain[0], c.image[0].slice(0, 2, 7).slice(1, 2, 7).slice(2, 2, 7), 1e-4, 1e-4));
+  EXPECT_TRUE(at::equal(plainLabel, c.label.slice(0, 2, 7).slice(1, 2, 7).slice(2, 2, 7)));
+
+  for (int axis = 0; axis < 3; ++axis)
+  {
+    PatchTransform f = t;
+    f.flip[axis] = true;
+    const auto [flipped, flippedLabel] = ExtractPatch(c, f, p);
+    EXPECT_TRUE(at::allclose(flipped, plain.flip({ 3 - axis }), 1e-4, 1e-4)) << "axis " << axis;
+    EXPECT_TRUE(at::equal(flippedLabel, plainLabel.flip({ 2 - axis })));
+  }
+
+  // 90 degrees about z: output offset (ox, oy) reads input offset (-oy, ox).
+  PatchTransform r = t;
+  r.matrix = RotationScaleMatrix({ { 0, 0, 90 } }, 1.0);
+  const auto [rotated, rotatedLabel] = ExtractPatch(c, r, p);
+  for (int64_t k = 0; k < 5; ++k)
+    for (int64_t j = 0; j < 5; ++j)
+      for (int64_t i = 0; i < 5; ++i)
+      {
+        const double expected = (4 - (j - 2)) + 10 * (4 + (i - 2)) + 100 * (k + 2);
+        EXPECT_NEAR(rotated[0][k][j][i].item<double>(), expected, 1e-3);
+        EXPECT_EQ(rotatedLabel[k][j][i].item<int64_t>(), (4 - (j - 2)) > 5 ? 1 : 0);
+      }
+  // Scaling by 2 reads every second voxel.
+  PatchTransform s = t;
+  s.matrix = RotationScaleMatrix({ { 0, 0, 0 } }, 2.0);
+  const auto [scaled, scaledLabel] = ExtractPatch(c, s, { { 5, 5, 5 } });
+  EXPECT_NEAR(scaled[0][4][4][4].item<double>(), 8 + 80 + 800, 1e-3);
+  EXPECT_NEAR(scaled[0][0][0][0].item<double>(), 0, 1e-3);
+}
+
+TEST(PatchSampler, SeededAndDeterministic)
+{
+  const PreprocessedCase c = AsymmetricPhantom();
+  AugmentationSettings   a;
+  a.elasticProbability = 0.5;
+  a.noiseProbability = 0.5;
+  const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 7);
+  const auto         a1 = sampler.Sample(5, 3);
+  const auto         a2 = sampler.Sample(5, 3);
+  const auto         b = sampler.Sample(6, 3);
+  EXPECT_EQ(a1.images.sizes(), (std::vector<int64_t>{ 3, 1, 6, 6, 6 }));
+  EXPECT_EQ(a1.labels.sizes(), (std::vector<int64_t>{ 3, 6, 6, 6 }));
+  EXPECT_TRUE(at::equal(a1.images, a2.images));
+  EXPECT_TRUE(at::equal(a1.labels, a2.labels));
+  EXPECT_FALSE(at::equal(a1.images, b.images));
+  const PatchSampler other({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 8);
+  EXPECT_FALSE(at::equal(other.Sample(5, 3).images, a1.images));
+
+  // 2D: patches lose the slice axis; in-plane augmentation only.
+  const PatchSampler flat({ &c }, { { 6, 6, 6 } }, 2, 2, 0.5, a, 7);
+  const auto         s = flat.Sample(1, 2);
+  EXPECT_EQ(s.images.sizes(), (std::vector<int64_t>{ 2, 1, 6, 6 }));
+  EXPECT_EQ(s.labels.sizes(), (std::vector<int64_t>{ 2, 6, 6 }));
+}
+
+TEST(PatchSampler, ForegroundRatio)
+{
+  // 32^3 background with a 2^3 foreground cube in a corner: uniform patches rarely hit it.
+  at::Tensor label = at::zeros({ 32, 32, 32 }, at::kLong);
+  label.slice(0, 3, 5).slice(1, 3, 5).slice(2, 3, 5).fill_(1);
+  const PreprocessedCase c = MakePreprocessedCase("c", at::randn({ 32, 32, 32 }), label, { { 1, 1, 1 } }, 2);
+  AugmentationSettings   off;
+  off.enabled = false;
+  auto centreIsForeground = [&](double ratio) {
+    const PatchSampler sampler({ &c }, { { 8, 8, 8 } }, 3, 2, ratio, off, 3);
+    int                flagged = 0, hits = 0;
+    const int          n = 200;
+    for (int step = 1; step <= n; ++step)
+    {
+      const auto b = sampler.Sample(step, 1);
+      flagged += b.foregroundCentred[0] ? 1 : 0;
+      hits += b.labels.sum().item<int64_t>() > 0 ? 1 : 0;
+    }
+    return std::pair<double, double>{ flagged / double(n), hits / double(n) };
+  };
+  const auto [f1, h1] = centreIsForeground(1.0);
+  EXPECT_EQ(f1, 1.0);
+  EXPECT_EQ(h1, 1.0);
+  const auto [f5, h5] = centreIsForeground(0.5);
+  EXPECT_NEAR(f5, 0.5, 0.1);
+  EXPECT_GE(h5, f5);
+  EXPECT_LT(h5, 0.7);
+  const auto [f0, h0] = centreIsForeground(0.0);
+  EXPECT_EQ(f0, 0.0);
+  EXPECT_LT(h0, 0.15);
+}
+
+TEST(PatchSampler, IntensityAugmentationsStayFiniteAndSeeded)
+{
+  AugmentationSettings a;
+  a.lowResolutionProbability = a.biasFieldProbability = a.gammaProbability = 1.0;
+  a.intensityScaleProbability = a.intensityShiftProbability = a.noiseProbability = 1.0;
+  const at::Tensor patch = at::randn({ 1, 8, 8, 8 });
+  auto run = [&](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    at::Generator   g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return AugmentIntensities(patch.clone(), a, rng, g);
+  };
+  const at::Tensor x = run(1);
+  EXPECT_TRUE(at::isfinite(x).all().item<bool>());
+  EXPECT_TRUE(at::equal(x, run(1)));
+  EXPECT_FALSE(at::equal(x, run(2)));
+  EXPECT_FALSE(at::allclose(x, patch));
+}
+
+} // namespace

@@ -1,0 +1,122 @@
+// medseg-make-demo-data: the reference masks and the held-out transformed copy of the demo model.
+//
+//   medseg-make-demo-data TEMPLATES_DIR OUTPUT_DIR
+//
+// Writes into OUTPUT_DIR:
+//   ch2-mask.nii.gz            ch2bet.nii.gz > 0, on ch2.nii.gz's grid (the training label)
+//   ch2better-rot15.nii.gz     ch2better.nii.gz (0.5 mm) rotated by 15 degrees about the
+//                              left-right axis through its centre (linear), stored with its voxel
+//                              axes permuted and flipped ("SPL" instead of the file's own)
+//   ch2better-rot15-mask.nii.gz the ch2bet mask resampled (nearest) onto ch2better, rotated the
+//                              same way (nearest) and stored on the same grid
+//   ch2-val.nii.gz, ch2-val-mask.nii.gz  the validation copy used while training: ch2 rotated by
+//                              -10 degrees about the anterior-posterior axis and 8 degrees about the
+//                              inferior-superior axis, stored with axes "ASR" (ch2better is never
+//                              seen during training)
+#include "medsegImageFileIO.h"
+#include "medsegModelSpace.h"
+
+#include "itkEuler3DTransform.h"
+#include "itkLinearInterpolateImageFunction.h"
+#include "itkNearestNeighborInterpolateImageFunction.h"
+#include "itkResampleImageFilter.h"
+
+#include <cmath>
+#include <iostream>
+
+namespace
+{
+using medseg::FloatImage3;
+
+FloatImage3::Pointer
+Resample(const FloatImage3 * image, const itk::ImageBase<3> * grid, const itk::Transform<double, 3, 3> * transform,
+         bool nearest)
+{
+  auto filter = itk::ResampleImageFilter<FloatImage3, FloatImage3>::New();
+  filter->SetInput(image);
+  filter->SetOutputParametersFromImage(grid);
+  filter->SetTransform(transform);
+  filter->SetDefaultPixelValue(0.0f);
+  if (nearest)
+    filter->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<FloatImage3, double>::New());
+  else
+    filter->SetInterpolator(itk::LinearInterpolateImageFunction<FloatImage3, double>::New());
+  filter->Update();
+  return filter->GetOutput();
+}
+} // namespace
+
+int
+main(int argc, char * argv[])
+{
+  if (argc != 3)
+  {
+    std::cerr << "usage: medseg-make-demo-data TEMPLATES_DIR OUTPUT_DIR\n";
+    return 2;
+  }
+  try
+  {
+    medseg::RegisterImageIOFactories();
+    const std::string in = argv[1], out = argv[2];
+    const auto        ch2 = medseg::ReadScalarImage(in + "/ch2.nii.gz");
+    const auto        bet = medseg::ReadScalarImage(in + "/ch2bet.nii.gz");
+    const auto        better = medseg::ReadScalarImage(in + "/ch2better.nii.gz");
+
+    auto mask = FloatImage3::New();
+    mask->CopyInformation(bet);
+    mask->SetRegions(bet->GetLargestPossibleRegion());
+    mask->Allocate();
+    const size_t n = bet->GetLargestPossibleRegion().GetNumberOfPixels();
+    for (size_t i = 0; i < n; ++i)
+      mask->GetBufferPointer()[i] = bet->GetBufferPointer()[i] > 0.0f ? 1.0f : 0.0f;
+    auto identity = itk::IdentityTransform<double, 3>::New();
+    const auto maskOnCh2 = Resample(mask, ch2, identity, true);
+    medseg::WriteImageFile(maskOnCh2.GetPointer(), out + "/ch2-mask.nii.gz");
+
+    // Rotation by 15 degrees about the world x (left-right) axis through the centre of ch2better.
+    const auto                  region = better->GetLargestPossibleRegion();
+    itk::ContinuousIndex<double, 3> centreIndex;
+    for (unsigned d = 0; d < 3; ++d)
+      centreIndex[d] = (region.GetSize()[d] - 1) / 2.0;
+    itk::Point<double, 3> centre;
+    better->TransformContinuousIndexToPhysicalPoint(centreIndex, centre);
+    auto rotation = itk::Euler3DTransform<double>::New();
+    rotation->SetCenter(centre);
+    rotation->SetRotation(15.0 * M_PI / 180.0, 0.0, 0.0);
+    // The resampler maps output points through the transform to input points: the inverse of the
+    // rotation applied to the content.
+    auto inverse = itk::Euler3DTransform<double>::New();
+    rotation->GetInverse(inverse);
+
+    const auto maskOnBetter = Resample(mask, better, identity, true);
+    const auto rotatedImage = Resample(better, better, inverse, false);
+    const auto rotatedMask = Resample(maskOnBetter, better, inverse, true);
+    {
+      itk::ContinuousIndex<double, 3> c2;
+      for (unsigned d = 0; d < 3; ++d)
+        c2[d] = (ch2->GetLargestPossibleRegion().GetSize()[d] - 1) / 2.0;
+      itk::Point<double, 3> centre2;
+      ch2->TransformContinuousIndexToPhysicalPoint(c2, centre2);
+      auto r2 = itk::Euler3DTransform<double>::New();
+      r2->SetCenter(centre2);
+      r2->SetRotation(0.0, -10.0 * M_PI / 180.0, 8.0 * M_PI / 180.0);
+      auto r2inverse = itk::Euler3DTransform<double>::New();
+      r2->GetInverse(r2inverse);
+      medseg::WriteImageFile(medseg::ReorientImage(Resample(ch2, ch2, r2inverse, false), "ASR").GetPointer(),
+                             out + "/ch2-val.nii.gz");
+      medseg::WriteImageFile(medseg::ReorientImage(Resample(maskOnCh2, ch2, r2inverse, true), "ASR").GetPointer(),
+                             out + "/ch2-val-mask.nii.gz");
+    }
+    const std::string codes = "SPL";
+    medseg::WriteImageFile(medseg::ReorientImage(rotatedImage, codes).GetPointer(), out + "/ch2better-rot15.nii.gz");
+    medseg::WriteImageFile(medseg::ReorientImage(rotatedMask, codes).GetPointer(), out + "/ch2better-rot15-mask.nii.gz");
+    std::cout << "wrote " << out << "/ch2-mask.nii.gz, ch2better-rot15.nii.gz, ch2better-rot15-mask.nii.gz (axes "
+              << codes << ", was " << medseg::AxisCodesFromDirection(better->GetDirection()) << ")\n";
+    return 0;
+  }
+  catch (const std::exception & e)
+  {
+    std::cerr << "medseg-make-demo-data: " << e.what() << '\n';
+    return 1;
+  }
+}
