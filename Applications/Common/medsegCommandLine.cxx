@@ -418,6 +418,12 @@ CommandLine::Parse(const std::vector<std::string> & arguments) const
         }
         else if (i + 1 < arguments.size())
         {
+          // "--output --overwrite" is a forgotten value, not a file named "--overwrite".
+          if (arguments[i + 1].rfind("--", 0) == 0 && arguments[i + 1].size() > 2)
+          {
+            throw UsageError("--" + name + " needs a value, got the option " + arguments[i + 1] + " (write --" +
+                             name + "=VALUE for a value that starts with --)");
+          }
           value = arguments[++i];
         }
         else

@@ -63,7 +63,8 @@ SegmentCommandLine()
     .Add(P{ "overwrite", K::Flag, "Replace output files that already exist.", "", {}, false, false, false, "Overwrite",
             "Input/output" })
     .Add(P{ "postprocess", K::String,
-            "Post-processing steps, e.g. \"largest-component;fill-holes;smooth:1mm\" (see Documentation/postprocessing.md).",
+            "Post-processing steps, e.g. \"largest-component;fill-holes;smooth:1mm\" (see Documentation/postprocessing.md);\n"
+            "      \"none\" turns off a package's default post-processing.",
             "", {}, false, false, false, "Post-processing", "Input/output" })
     .Add(P{ "mesh", K::Directory, "Also write a surface mesh per label into this folder (STL + VTP, LPS world).", "",
             {}, false, false, false, "Mesh folder", "Input/output" })
@@ -85,6 +86,8 @@ SegmentCommandLine()
     .Add(P{ "tta", K::Flag,
             "Test-time augmentation: average over mirrored copies along the package's mirror axes (else 0,1,2).", "", {},
             false, false, false, "Mirror TTA", "Sliding window" })
+    .Add(P{ "no-tta", K::Flag, "Turn off the test-time augmentation a model package asks for.", "", {}, false,
+            false, false, "No TTA", "Sliding window" })
     .Add(P{ "mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.", "", {},
             false, false, false, "Mirror axes", "Sliding window" })
     .Add(P{ "threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).", "0", {}, false, false,
@@ -102,7 +105,7 @@ namespace
 
 /** The package's (or the defaults') sliding-window settings, overridden by the options given. */
 SlidingWindowSettings
-WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromPackage)
+WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromPackage, bool packageTta = false)
 {
   if (args.Has("patch-size"))
   {
@@ -133,7 +136,8 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
     for (const long axis : args.GetIntegerVector("mirror-axes"))
       axes.push_back(static_cast<int>(axis));
   }
-  s.mirrorAxes = args.Flag("tta") ? axes : std::vector<int>{};
+  const bool tta = !args.Flag("no-tta") && (args.Flag("tta") || (fromPackage && packageTta));
+  s.mirrorAxes = tta ? axes : std::vector<int>{};
   try
   {
     s.Validate();
@@ -287,7 +291,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     throw UsageError("--threads must be >= 0");
   }
-  const std::string postprocess = args.Get("postprocess");
+  std::string postprocess = args.Get("postprocess") == "none" ? std::string() : args.Get("postprocess");
   if (!postprocess.empty())
   {
     ValidatePostProcessingSpec(postprocess);
@@ -361,7 +365,20 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       throw UsageError("model '" + package->name + "' takes " + std::to_string(package->channels.size()) +
                        " input(s) (" + names + "), " + std::to_string(inputs.size()) + " --input given");
     }
-    window = WindowSettings(args, package->window, true);
+    window = WindowSettings(args, package->window, true, package->tta);
+    // The package's default post-processing, unless the command line says otherwise ("none": off).
+    if (!args.Has("postprocess") && !package->postprocess.empty())
+    {
+      try
+      {
+        ValidatePostProcessingSpec(package->postprocess);
+      }
+      catch (const std::exception & e)
+      {
+        throw InputError(package->source, std::string("field 'inference.postprocess': ") + e.what());
+      }
+      postprocess = package->postprocess;
+    }
     if (package->spatialDims == 2 && window.patchSize[package->sliceAxis] != 1)
     {
       throw UsageError("--patch-size: model '" + package->name + "' is 2D and needs size 1 along its slice axis " +

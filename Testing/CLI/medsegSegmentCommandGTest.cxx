@@ -223,6 +223,7 @@ TEST_F(SegmentCommand, UsageErrorsExitWithTwo)
   check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--frobnicate" }, "--frobnicate");
   check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--device", "tpu" }, "--device");
   check({ "frobnicate" }, "unknown command");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", "--overwrite" }, "--output needs a value");
 }
 
 TEST_F(SegmentCommand, HelpDescribesEveryOption)

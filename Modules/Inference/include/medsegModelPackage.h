@@ -72,6 +72,8 @@ public:
   int                     spatialDims{ 3 };
   int                     sliceAxis{ 2 }; //!< 2D models: slices are taken across this axis (0=x,1=y,2=z)
   SlidingWindowSettings   window;
+  bool                    tta{ false };  //!< mirror TTA over window.mirrorAxes by default
+  std::string             postprocess;   //!< default post-processing spec ("" = none)
   std::vector<LabelDescription> labels;
   nlohmann::json          training; //!< provenance, free-form
 

@@ -299,6 +299,16 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     }
   }
 
+  if (const json * tta = f.Find("inference.tta"); tta != nullptr && !tta->is_null())
+  {
+    if (!tta->is_boolean())
+      f.Fail("inference.tta", "must be true or false");
+    p.tta = tta->get<bool>();
+    if (p.tta && p.window.mirrorAxes.empty())
+      f.Fail("inference.tta", "is true but inference.mirror_axes lists no axis");
+  }
+  p.postprocess = f.String("inference.postprocess", "", false);
+
   const json & labels = f.Required("labels");
   if (!labels.is_array() || labels.size() < 2)
   {
@@ -374,7 +384,9 @@ ModelPackage::ToJson() const
                { "blend", window.blend == BlendMode::Gaussian ? "gaussian" : "constant" },
                { "sigma_scale", window.sigmaScale },
                { "batch_size", window.batchSize },
-               { "mirror_axes", window.mirrorAxes } } },
+               { "mirror_axes", window.mirrorAxes },
+               { "tta", tta },
+               { "postprocess", postprocess } } },
            { "labels", labelList },
            { "training", training } };
 }

@@ -1,5 +1,6 @@
 #include "medsegModelSpace.h"
 
+#include "itkDiscreteGaussianImageFilter.h"
 #include "itkIdentityTransform.h"
 #include "itkLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborExtrapolateImageFunction.h"
@@ -91,8 +92,33 @@ ResampleToSpacing(const FloatImage3 * image, const std::array<double, 3> & spaci
     newSize[d] = std::max<itk::SizeValueType>(
       1, static_cast<itk::SizeValueType>(std::llround(size[d] * image->GetSpacing()[d] / spacing[d])));
   }
+  // Downsampling aliases fine structure into the coarse grid: smooth first along every axis that
+  // gets coarser, with sigma = (factor - 1) / 2 input voxels (the usual anti-aliasing choice).
+  FloatImage3::ConstPointer source = image;
+  itk::FixedArray<double, 3> variance;
+  bool                       smooth = false;
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    const double factor = spacing[d] / image->GetSpacing()[d];
+    const double sigma = factor > 1.0 ? (factor - 1.0) / 2.0 * image->GetSpacing()[d] : 0.0; // mm
+    variance[d] = sigma * sigma;
+    smooth = smooth || sigma > 0.0;
+  }
+  FloatImage3::Pointer smoothed;
+  if (smooth)
+  {
+    auto gaussian = itk::DiscreteGaussianImageFilter<FloatImage3, FloatImage3>::New();
+    gaussian->SetInput(image);
+    gaussian->SetVariance(variance);
+    gaussian->SetUseImageSpacing(true);
+    gaussian->SetMaximumKernelWidth(64);
+    gaussian->Update();
+    smoothed = gaussian->GetOutput();
+    smoothed->DisconnectPipeline();
+    source = smoothed;
+  }
   auto resample = itk::ResampleImageFilter<FloatImage3, FloatImage3>::New();
-  resample->SetInput(image);
+  resample->SetInput(source);
   resample->SetInterpolator(itk::LinearInterpolateImageFunction<FloatImage3, double>::New());
   resample->SetExtrapolator(itk::NearestNeighborExtrapolateImageFunction<FloatImage3, double>::New());
   resample->SetOutputSpacing(newSpacing);

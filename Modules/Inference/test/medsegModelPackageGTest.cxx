@@ -24,7 +24,7 @@ ValidDocument()
     "input": { "channels": [ { "name": "T1", "normalization": "percentile:0.5,99.5" } ],
                "orientation": "RAS", "spacing": [1.0, 1.0, 1.5] },
     "inference": { "patch_size": [64, 64, 32], "overlap": 0.25, "blend": "constant", "mirror_axes": [0, 2],
-                   "batch_size": 4 },
+                   "batch_size": 4, "tta": true, "postprocess": "largest-component;fill-holes" },
     "labels": [ { "value": 0, "name": "background", "color": [0, 0, 0] },
                 { "value": 7, "name": "ball", "color": [255, 128, 0] } ],
     "training": { "command": "medseg train ..." }
@@ -62,6 +62,8 @@ TEST(ModelPackage, ParsesEveryFieldAndRoundTrips)
   EXPECT_EQ(p.window.blend, BlendMode::Constant);
   EXPECT_EQ(p.window.mirrorAxes, (std::vector<int>{ 0, 2 }));
   EXPECT_EQ(p.window.batchSize, 4);
+  EXPECT_TRUE(p.tta);
+  EXPECT_EQ(p.postprocess, "largest-component;fill-holes");
   EXPECT_EQ(p.LabelValue(1), 7u);
   EXPECT_EQ(p.labels[1].color[1], 128);
   const ModelPackage again = ModelPackage::Parse(p.ToJson(), "again");
@@ -94,6 +96,9 @@ TEST(ModelPackage, RefusesUnknownVersionsAndBadFieldsNamingThem)
   d = ValidDocument();
   d["input"]["spatial_dims"] = 2;
   ExpectRefused(d, "inference.patch_size"); // 2D needs patch size 1 across the slice axis
+  d = ValidDocument();
+  d["inference"]["mirror_axes"] = nlohmann::json::array();
+  ExpectRefused(d, "inference.tta");
   d = ValidDocument();
   d["weights"]["file"] = "../weights.pt";
   ExpectRefused(d, "weights.file");
