@@ -1,5 +1,6 @@
 #include "medsegToolMain.h"
 
+#include "medsegCommandLine.h"
 #include "medsegError.h"
 
 #include "itkMacro.h"
@@ -34,6 +35,19 @@ RunTool(const std::string & program, const std::function<int()> & body)
     std::cerr << program << ": error: " << OneLine(e.what()) << '\n';
   }
   return ExitProcessingError;
+}
+
+int
+ParseAndRun(const CommandLine & cl, const std::vector<std::string> & arguments,
+            const std::function<int(const ParsedArguments &)> & run)
+{
+  const ParsedArguments args = cl.Parse(arguments);
+  if (args.Flag("help"))
+  {
+    std::cout << cl.Help();
+    return ExitSuccess;
+  }
+  return run(args);
 }
 
 std::vector<std::string>

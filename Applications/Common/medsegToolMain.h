@@ -15,6 +15,14 @@ namespace medseg::cli
 int
 RunTool(const std::string & program, const std::function<int()> & body);
 
+class CommandLine;
+class ParsedArguments;
+
+/** Parses `arguments` with `cl`; prints --help and returns 0, else returns `run(parsed)`. */
+int
+ParseAndRun(const CommandLine & cl, const std::vector<std::string> & arguments,
+            const std::function<int(const ParsedArguments &)> & run);
+
 /** argv[1..] as strings. */
 std::vector<std::string>
 Arguments(int argc, char * argv[], int first = 1);

@@ -59,7 +59,8 @@ using K = ParameterKind;
 /** Options handed on to every `medseg segment` child unchanged: {name, is a flag}. */
 const std::pair<const char *, bool> forwardedOptions[] = {
   { "patch-size", false }, { "overlap", false },     { "blend", false },   { "batch-size", false },
-  { "normalize", false },  { "tta", true },          { "mirror-axes", false }, { "postprocess", false },
+  { "normalize", false },  { "tta", true },          { "no-tta", true },       { "mirror-axes", false },
+  { "postprocess", false },
   { "device", false },     { "no-optimize", true },  { "threads", false },
 };
 
@@ -113,6 +114,8 @@ BatchCommandLine()
     .Add(P{ "normalize", K::String, "Passed on to medseg segment.", "", {}, false, false, false, "Normalization",
             "Segmentation" })
     .Add(P{ "tta", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false, "Mirror TTA",
+            "Segmentation" })
+    .Add(P{ "no-tta", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false, "No TTA",
             "Segmentation" })
     .Add(P{ "mirror-axes", K::IntegerVector, "Passed on to medseg segment.", "", {}, false, false, false,
             "Mirror axes", "Segmentation" })

@@ -1,6 +1,7 @@
 // medseg evaluate: segmentation metrics of predictions against references (one pair or two folders).
 #include "medsegCommandLine.h"
 #include "medsegCommands.h"
+#include "medsegToolMain.h"
 #include "medsegError.h"
 #include "medsegEvaluationReport.h"
 #include "medsegGeometry.h"
@@ -152,14 +153,7 @@ Format(double v)
 int
 RunEvaluateCommand(const std::vector<std::string> & arguments)
 {
-  const CommandLine     cl = EvaluateCommandLine();
-  const ParsedArguments args = cl.Parse(arguments);
-  if (args.Flag("help"))
-  {
-    std::cout << cl.Help();
-    return ExitSuccess;
-  }
-  return RunEvaluate(args);
+  return ParseAndRun(EvaluateCommandLine(), arguments, [](const ParsedArguments & args) { return RunEvaluate(args); });
 }
 
 int

@@ -1,6 +1,7 @@
 // medseg mesh: label surfaces of a label map, exported as STL/VTP/OBJ/PLY.
 #include "medsegCommandLine.h"
 #include "medsegCommands.h"
+#include "medsegToolMain.h"
 #include "medsegError.h"
 #include "medsegImageFileIO.h"
 #include "medsegVisualizationCommandOptions.h"
@@ -35,14 +36,7 @@ MeshCommandLine()
 int
 RunMeshCommand(const std::vector<std::string> & arguments)
 {
-  const CommandLine     cl = MeshCommandLine();
-  const ParsedArguments args = cl.Parse(arguments);
-  if (args.Flag("help"))
-  {
-    std::cout << cl.Help();
-    return ExitSuccess;
-  }
-  return RunMesh(args);
+  return ParseAndRun(MeshCommandLine(), arguments, [](const ParsedArguments & args) { return RunMesh(args); });
 }
 
 int

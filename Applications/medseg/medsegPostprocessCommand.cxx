@@ -1,6 +1,7 @@
 // medseg postprocess: runs a --postprocess spec over an existing label map.
 #include "medsegCommandLine.h"
 #include "medsegCommands.h"
+#include "medsegToolMain.h"
 #include "medsegError.h"
 #include "medsegGeometry.h"
 #include "medsegImageFileIO.h"
@@ -49,26 +50,13 @@ PostprocessCommandLine()
 namespace
 {
 
-bool
-SamePath(const std::string & a, const std::string & b)
-{
-  std::error_code ec;
-  return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-}
 
 } // namespace
 
 int
 RunPostprocessCommand(const std::vector<std::string> & arguments)
 {
-  const CommandLine     cl = PostprocessCommandLine();
-  const ParsedArguments args = cl.Parse(arguments);
-  if (args.Flag("help"))
-  {
-    std::cout << cl.Help();
-    return ExitSuccess;
-  }
-  return RunPostprocess(args);
+  return ParseAndRun(PostprocessCommandLine(), arguments, [](const ParsedArguments & args) { return RunPostprocess(args); });
 }
 
 int
@@ -91,7 +79,7 @@ RunPostprocess(const ParsedArguments & args, ReturnParameters * returned)
   {
     throw UsageError("--postprocess: refine-edges needs the intensity image (--image)");
   }
-  if (SamePath(input, output) || (!imagePath.empty() && SamePath(imagePath, output)))
+  if (IsSameFile(input, output) || (!imagePath.empty() && IsSameFile(imagePath, output)))
   {
     throw InputError(output, "is an input file; refusing to overwrite it");
   }

@@ -53,15 +53,7 @@ RunRenderCommand(const std::vector<std::string> & arguments)
   {
     throw UsageError("--output must be a .png file");
   }
-  const auto parent = std::filesystem::path(output).parent_path();
-  if (!parent.empty() && !std::filesystem::is_directory(parent))
-  {
-    throw InputError(output, "the folder does not exist");
-  }
-  if (std::filesystem::exists(output) && !args.Flag("overwrite"))
-  {
-    throw InputError(output, "exists already (use --overwrite)");
-  }
+  CheckOutputFile(output, args.Flag("overwrite"));
   const RenderOptions options = RenderOptionsFromArguments(args);
   const LabelTable    table = ReadLabelTableOption(args);
   if (!HasRenderingDisplay())

@@ -1,6 +1,7 @@
 // medseg segment: runs a TorchScript model over a volume and writes the label map.
 #include "medsegCommandLine.h"
 #include "medsegCommands.h"
+#include "medsegToolMain.h"
 #include "medsegDeepSegmentationImageFilter.h"
 #include "medsegError.h"
 #include "medsegLabelTable.h"
@@ -116,11 +117,7 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
     }
     for (int d = 0; d < 3; ++d)
     {
-      s.patchSize[d] = patch.size() == 1 ? patch[0] : patch[d];
-      if (s.patchSize[d] < 1 || s.patchSize[d] > 4096)
-      {
-        throw UsageError("--patch-size values must be between 1 and 4096, got '" + args.Get("patch-size") + "'");
-      }
+      s.patchSize[d] = patch.size() == 1 ? patch[0] : patch[d]; // ranges: SlidingWindowSettings::Validate
     }
   }
   if (args.Has("overlap"))
@@ -244,30 +241,13 @@ WriteSmallestLabelType(const TLabelImage * labels, unsigned long maxLabel, const
   });
 }
 
-bool
-SamePath(const std::string & a, const std::string & b)
-{
-  std::error_code ec;
-  if (std::filesystem::exists(a, ec) && std::filesystem::exists(b, ec))
-  {
-    return std::filesystem::equivalent(a, b, ec);
-  }
-  return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-}
 
 } // namespace
 
 int
 RunSegmentCommand(const std::vector<std::string> & arguments)
 {
-  const CommandLine     cl = SegmentCommandLine();
-  const ParsedArguments args = cl.Parse(arguments);
-  if (args.Flag("help"))
-  {
-    std::cout << cl.Help();
-    return ExitSuccess;
-  }
-  return RunSegment(args);
+  return ParseAndRun(SegmentCommandLine(), arguments, [](const ParsedArguments & args) { return RunSegment(args); });
 }
 
 int
@@ -309,13 +289,13 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       continue;
     for (const auto & input : inputs)
     {
-      if (SamePath(out, input))
+      if (IsSameFile(out, input))
         throw InputError(out, "is an input image; refusing to overwrite it");
     }
     if (out != screenshot)
       CheckOutputPath(out, overwrite);
   }
-  if (!probabilities.empty() && SamePath(output, probabilities))
+  if (!probabilities.empty() && IsSameFile(output, probabilities))
   {
     throw UsageError("--output and --probabilities name the same file");
   }

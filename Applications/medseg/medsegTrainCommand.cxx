@@ -58,12 +58,7 @@ RunTrainCommand(const std::vector<std::string> & arguments)
   TrainingOptions options;
   options.outputPackage = args.Get("output");
   const bool resume = args.Flag("resume");
-  std::error_code ec;
-  if (std::filesystem::exists(options.outputPackage, ec) && !args.Flag("overwrite"))
-    throw InputError(options.outputPackage, "already exists; pass --overwrite to replace it");
-  const auto parent = std::filesystem::path(options.outputPackage).parent_path();
-  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
-    throw InputError(options.outputPackage, "its folder " + parent.string() + " does not exist");
+  CheckOutputFile(options.outputPackage, args.Flag("overwrite"));
   options.workDirectory = args.Has("work-dir") ? args.Get("work-dir")
                                                : (std::filesystem::path(options.outputPackage).replace_extension("").string() + ".work");
   options.cacheDirectory = args.Has("cache-dir") ? args.Get("cache-dir") : options.workDirectory + "/cache";

@@ -101,8 +101,9 @@ TEST(DemoModel, ReproducesReportedCh2Dice)
 {
   const std::string package = std::string(MEDSEG_SOURCE_DIR) + "/Data/models/brain-extraction.medseg";
   const std::string templates = MEDSEG_MRICRON_DIR;
-  if (!fs::exists(package) || !fs::exists(templates + "/ch2.nii.gz"))
-    GTEST_SKIP() << "needs " << package << " and mricron-data";
+  ASSERT_TRUE(fs::exists(package)) << "the shipped package is missing: " << package;
+  if (!fs::exists(templates + "/ch2.nii.gz"))
+    GTEST_SKIP() << "needs Debian's mricron-data (Utilities/setup.sh installs it)";
   const ModelPackage p = ModelPackage::Load(package);
   ASSERT_TRUE(p.training.contains("evaluation")) << "model.json reports no evaluation";
   const double reported = p.training["evaluation"]["ch2_dice"].get<double>();

@@ -37,6 +37,10 @@ ValidateVoxels(const FloatImage3 * image, const std::string & subject);
 bool
 IsAtomicallyWritable(const std::string & path);
 
+/** True when `a` and `b` name the same file (through links and relative paths), existing or not. */
+bool
+IsSameFile(const std::string & a, const std::string & b);
+
 /** \brief Checks, before any work is done, that a file of any kind can be written at `path`:
  * an existing parent folder, not a folder itself, and no existing file unless `overwrite`. */
 void

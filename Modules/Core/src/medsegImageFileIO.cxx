@@ -378,7 +378,7 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
   else if (EndsWith(lower, ".hdr") || EndsWith(lower, ".img"))
   {
     // NIfTI/Analyze pairs: the voxels are the whole .img file.
-    const fs::path image = fs::path(path).replace_extension(EndsWith(lower, ".hdr") ? ".img" : ".img");
+    const fs::path image = fs::path(path).replace_extension(".img");
     if (!fs::exists(image, ec))
     {
       throw InputError(path, "its voxel file " + image.string() + " does not exist");
@@ -625,6 +625,17 @@ CheckOutputPath(const std::string & path, bool overwrite)
     throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
   }
   CheckOutputFile(path, overwrite);
+}
+
+bool
+IsSameFile(const std::string & a, const std::string & b)
+{
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec))
+  {
+    return fs::equivalent(a, b, ec);
+  }
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
 }
 
 void

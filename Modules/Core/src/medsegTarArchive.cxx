@@ -145,7 +145,8 @@ ExtractTar(const std::string & archivePath, const std::string & directory)
   const auto read = [&](void * data, size_t n) {
     return gzread(gz, data, static_cast<unsigned>(n)) == static_cast<int>(n);
   };
-  bool ended = false;
+  bool              ended = false;
+  std::vector<char> buffer(1 << 20); // one buffer for every member
   while (true)
   {
     char header[blockSize];
@@ -176,8 +177,7 @@ ExtractTar(const std::string & archivePath, const std::string & directory)
     std::string name(header, strnlen(header, 100));
     const char  type = header[156];
     const bool  hasPrefix = std::memcmp(header + 257, "ustar", 5) == 0 && header[345] != '\0';
-    std::vector<char> buffer(1 << 20);
-    const auto        skip = [&](uint64_t bytes) {
+    const auto skip = [&](uint64_t bytes) {
       bytes += (blockSize - bytes % blockSize) % blockSize;
       while (bytes > 0)
       {

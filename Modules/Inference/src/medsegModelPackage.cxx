@@ -2,6 +2,7 @@
 
 #include "medsegAtomicFile.h"
 #include "medsegError.h"
+#include "medsegModelSpace.h"
 #include "medsegSha256.h"
 #include "medsegTarArchive.h"
 
@@ -133,34 +134,6 @@ private:
   std::string  m_Subject;
 };
 
-bool
-IsAxisCodes(const std::string & codes)
-{
-  if (codes.size() != 3)
-    return false;
-  std::set<char> axes;
-  for (const char c : codes)
-  {
-    switch (c)
-    {
-      case 'R':
-      case 'L':
-        axes.insert('x');
-        break;
-      case 'A':
-      case 'P':
-        axes.insert('y');
-        break;
-      case 'S':
-      case 'I':
-        axes.insert('z');
-        break;
-      default:
-        return false;
-    }
-  }
-  return axes.size() == 3;
-}
 
 json
 ReadJsonFile(const std::string & path)
@@ -252,9 +225,16 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     p.channels.push_back(c);
   }
   p.orientation = f.String("input.orientation", "any", false);
-  if (p.orientation != "any" && !IsAxisCodes(p.orientation))
+  if (p.orientation != "any")
   {
-    f.Fail("input.orientation", "must be three axis codes such as \"RAS\" or \"LPS\", or \"any\"");
+    try
+    {
+      DirectionFromAxisCodes(p.orientation);
+    }
+    catch (const std::invalid_argument & e)
+    {
+      f.Fail("input.orientation", std::string("must be \"any\" or three axis codes such as \"RAS\": ") + e.what());
+    }
   }
   if (const json * spacing = f.Find("input.spacing"); spacing != nullptr && !spacing->is_null())
   {
@@ -299,6 +279,15 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     }
   }
 
+  p.window.sliceAxis = p.sliceAxis;
+  try
+  {
+    p.window.Validate(); // the sliding window's own limits (e.g. 512^3 voxels), not a copy of them
+  }
+  catch (const std::invalid_argument & e)
+  {
+    f.Fail("inference", e.what());
+  }
   if (const json * tta = f.Find("inference.tta"); tta != nullptr && !tta->is_null())
   {
     if (!tta->is_boolean())

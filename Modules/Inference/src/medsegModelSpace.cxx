@@ -83,6 +83,14 @@ ReorientImage(const FloatImage3 * image, const std::string & codes)
 FloatImage3::Pointer
 ResampleToSpacing(const FloatImage3 * image, const std::array<double, 3> & spacing)
 {
+  // Already at that spacing: nothing to resample (no interpolation, no copy).
+  bool same = true;
+  for (unsigned int d = 0; d < 3; ++d)
+    same = same && std::abs(image->GetSpacing()[d] - spacing[d]) <= 1e-6 * spacing[d];
+  if (same)
+  {
+    return const_cast<FloatImage3 *>(image);
+  }
   const auto            size = image->GetLargestPossibleRegion().GetSize();
   FloatImage3::SizeType newSize;
   Spacing3              newSpacing;

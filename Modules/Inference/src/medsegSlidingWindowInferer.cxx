@@ -191,8 +191,10 @@ SlidingWindowInferer::Run(const at::Tensor & image, SegmentationModel & model, c
     padSpec.push_back(before[d]);
     padSpec.push_back(missing - before[d]);
   }
-  const at::Tensor input =
-    at::constant_pad_nd(image.to(at::kFloat), padSpec, m_Settings.padValue).contiguous();
+  // Only volumes smaller than a patch are copied (padded); others are used as they are.
+  const bool       needsPadding = std::any_of(padSpec.begin(), padSpec.end(), [](int64_t p) { return p > 0; });
+  const at::Tensor floats = image.to(at::kFloat).contiguous();
+  const at::Tensor input = needsPadding ? at::constant_pad_nd(floats, padSpec, m_Settings.padValue) : floats;
 
   std::array<std::vector<int64_t>, 3> positions;
   for (int d = 0; d < 3; ++d)

@@ -408,10 +408,16 @@ ApplyPostProcessing(const LabelImage3 * labels, const std::string & spec, const 
     }
   }
 
-  auto duplicator = itk::ImageDuplicator<LabelImage3>::New();
-  duplicator->SetInputImage(labels);
-  duplicator->Update();
-  LabelImage3::Pointer current = duplicator->GetOutput();
+  // Every step writes a new image and leaves its input alone, so the input is copied only when
+  // there is no step at all (the result is always a new image).
+  LabelImage3::Pointer current = const_cast<LabelImage3 *>(labels);
+  if (steps.empty())
+  {
+    auto duplicator = itk::ImageDuplicator<LabelImage3>::New();
+    duplicator->SetInputImage(labels);
+    duplicator->Update();
+    current = duplicator->GetOutput();
+  }
 
   for (const auto & step : steps)
   {
@@ -471,10 +477,6 @@ ApplyPostProcessing(const LabelImage3 * labels, const std::string & spec, const 
       }
     }
   }
-  // Geometry is sacred: the result carries exactly the input's origin, spacing and direction.
-  current->SetOrigin(labels->GetOrigin());
-  current->SetSpacing(labels->GetSpacing());
-  current->SetDirection(labels->GetDirection());
   return current;
 }
 
