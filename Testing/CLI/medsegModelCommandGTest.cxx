@@ -9,7 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <set>
 
 namespace fs = std::filesystem;
 using namespace medseg;
@@ -107,4 +110,73 @@ TEST_F(ModelPackageCommand, ChannelCountMustMatchThePackage)
                                                  m_Dir / "ball.nii.gz", "--output", m_Dir / "out.nii.gz" });
   EXPECT_EQ(r.exitCode, 2);
   EXPECT_NE(r.err.find("takes 2 input(s) (CT, PET)"), std::string::npos) << r.err;
+}
+
+TEST_F(ModelPackageCommand, StreamedSegmentationEqualsTheUnstreamedOneForAnyDivisions)
+{
+  // A 3-class convolutional model, z-scored input, labels 0/4/9, batches of 2: streamed runs
+  // read the uncompressed MetaImage slab by slab and must give the unstreamed labels exactly.
+  auto model = test::MakeConvolutionModule(3, 5);
+  test::SaveModule(model, m_Dir / "weights.pt");
+  m_Metadata["input"] = { { "channels", { { { "name", "T1" }, { "normalization", "zscore" } } } },
+                          { "orientation", "any" },
+                          { "spacing", nullptr } };
+  m_Metadata["inference"] = { { "patch_size", { 8, 8, 6 } }, { "overlap", 0.5 }, { "batch_size", 2 } };
+  m_Metadata["labels"] = { { { "value", 0 }, { "name", "a" }, { "color", { 0, 0, 0 } } },
+                           { { "value", 4 }, { "name", "b" }, { "color", { 9, 9, 9 } } },
+                           { { "value", 9 }, { "name", "c" }, { "color", { 99, 99, 99 } } } };
+  test::WriteText(m_Dir / "meta.json", m_Metadata.dump());
+  ASSERT_EQ(Pack(m_Dir / "conv.medseg").exitCode, 0);
+
+  test::Geometry g = test::WithDirection({}, "oblique");
+  g.size = { 21, 17, 27 };
+  g.spacing = { 0.8, 1.2, 1.5 };
+  const auto scan = test::MakeImage(g, [](long x, long y, long z) {
+    return static_cast<float>(300.0 + 80.0 * std::sin(0.6 * x + 0.2 * z) * std::cos(0.5 * y) + 2.0 * z);
+  });
+  WriteImageFile(scan.GetPointer(), m_Dir / "scan.mha", false);
+  const auto segment = [&](const std::string & input, const std::string & output, std::vector<std::string> extra,
+                           const std::string & package = "") {
+    std::vector<std::string> args{ "segment", "--model", package.empty() ? m_Dir / "conv.medseg" : package,
+                                   "--input", input, "--output", output, "--threads", "1" };
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProcess(MEDSEG_EXECUTABLE, args);
+  };
+  const auto whole = segment(m_Dir / "scan.mha", m_Dir / "whole.nii.gz", {});
+  ASSERT_EQ(whole.exitCode, 0) << whole.err;
+  const auto expected = ReadLabelImage(m_Dir / "whole.nii.gz");
+  const auto * e = expected->GetBufferPointer();
+  const size_t n = expected->GetBufferedRegion().GetNumberOfPixels();
+  std::set<unsigned short> values(e, e + n);
+  EXPECT_GE(values.size(), 2u);
+  EXPECT_TRUE(values.count(4) || values.count(9)) << "label values come from the package";
+
+  for (const char * divisions : { "1", "3", "27" })
+  {
+    const std::string out = m_Dir / (std::string("streamed") + divisions + ".nii.gz");
+    const auto        r = segment(m_Dir / "scan.mha", out, { "--stream-divisions", divisions });
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto labels = ReadLabelImage(out);
+    EXPECT_EQ(DescribeGeometryDifference(expected, labels, 1e-9), "");
+    EXPECT_TRUE(std::equal(e, e + n, labels->GetBufferPointer())) << divisions << " divisions";
+  }
+
+  // A compressed file cannot be read in parts: one line naming it, nothing written.
+  WriteImageFile(scan.GetPointer(), m_Dir / "scan.nii.gz");
+  const auto compressed = segment(m_Dir / "scan.nii.gz", m_Dir / "c.nii.gz", { "--stream-divisions", "2" });
+  EXPECT_EQ(compressed.exitCode, 1);
+  EXPECT_NE(compressed.err.find("scan.nii.gz"), std::string::npos) << compressed.err;
+  EXPECT_NE(compressed.err.find("cannot be read in parts"), std::string::npos) << compressed.err;
+  EXPECT_EQ(std::count(compressed.err.begin(), compressed.err.end(), '\n'), 1) << compressed.err;
+  EXPECT_FALSE(fs::exists(m_Dir / "c.nii.gz"));
+
+  // Percentiles need every voxel at once.
+  m_Metadata["input"]["channels"][0]["normalization"] = "percentile:1,99";
+  test::WriteText(m_Dir / "meta.json", m_Metadata.dump());
+  ASSERT_EQ(Pack(m_Dir / "percentile.medseg").exitCode, 0);
+  const auto percentile =
+    segment(m_Dir / "scan.mha", m_Dir / "p.nii.gz", { "--stream-divisions", "2" }, m_Dir / "percentile.medseg");
+  EXPECT_EQ(percentile.exitCode, 1);
+  EXPECT_NE(percentile.err.find("needs every voxel at once"), std::string::npos) << percentile.err;
+  EXPECT_FALSE(fs::exists(m_Dir / "p.nii.gz"));
 }

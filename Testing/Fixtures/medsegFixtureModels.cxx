@@ -78,11 +78,11 @@ def forward(self, x):
 }
 
 torch::jit::Module
-MakeConvolutionModule(int64_t classes, uint64_t seed)
+MakeConvolutionModule(int64_t classes, uint64_t seed, int64_t inputChannels)
 {
   torch::manual_seed(seed);
   auto module = NewModule("ConvolutionFixture");
-  module.register_buffer("weight", torch::randn({ classes, 1, 3, 3, 3 }));
+  module.register_buffer("weight", torch::randn({ classes, inputChannels, 3, 3, 3 }));
   module.register_buffer("bias", torch::randn({ classes }));
   module.define(R"(
 def forward(self, x):

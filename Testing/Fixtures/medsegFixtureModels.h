@@ -31,7 +31,7 @@ MakeNearestCentreModule(const std::vector<double> & centres);
 /** A 3x3x3 convolution with K output channels, zero padding 1: output depends on neighbours and
  * on where the patch border is, so blending matters. Weights are seeded. */
 torch::jit::Module
-MakeConvolutionModule(int64_t classes, uint64_t seed = 7);
+MakeConvolutionModule(int64_t classes, uint64_t seed = 7, int64_t inputChannels = 1);
 
 /** Saves `module` to `path` (TorchScript zip). */
 void

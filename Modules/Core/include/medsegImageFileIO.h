@@ -3,6 +3,8 @@
 
 #include "medsegImageTypes.h"
 
+#include "itkImageFileReader.h"
+
 #include <string>
 
 namespace medseg
@@ -22,6 +24,14 @@ RegisterImageIOFactories();
  * direction matrix that is not orthonormal, NaN or Inf voxels. 2D images are read as one slice. */
 FloatImage3::Pointer
 ReadScalarImage(const std::string & path);
+
+/** \brief Opens a 3D scalar image file for streamed reading: its header is checked as
+ * ReadScalarImage checks it (and the file must hold every byte the header promises), but no
+ * voxel is read. The reader reads only the region its output is asked for. Files that cannot be
+ * read in parts (compressed, DICOM folders, 2D formats) are refused with InputError. Voxels are
+ * not checked: call ValidateVoxels on each part read. */
+itk::ImageFileReader<FloatImage3>::Pointer
+OpenStreamedImage(const std::string & path);
 
 /** \brief Reads a label map: like ReadScalarImage, and every voxel must be a non-negative integer
  * that fits LabelImage3's pixel type. */

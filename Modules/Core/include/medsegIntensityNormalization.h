@@ -3,6 +3,8 @@
 
 #include "medsegImageTypes.h"
 
+#include <cstddef>
+#include <limits>
 #include <string>
 
 namespace medseg
@@ -42,7 +44,76 @@ struct NormalizationSpec
   ToString() const;
 };
 
-/** Applies `spec` to every voxel of `image`, in place. */
+/** \brief A normalization with its statistics resolved: a fixed voxel-wise map.
+ *
+ * y = clamp((clip(x) - shift) / divisor, outLow, outHigh), where clip(x) clamps x to
+ * [clipLow, clipHigh] and rounds to float first. Every NormalizationSpec resolves to one (from
+ * the whole volume's statistics), so a volume can be normalized chunk by chunk with the same
+ * result, voxel for voxel, as in one piece. */
+struct IntensityMapping
+{
+  static constexpr double Infinity = std::numeric_limits<double>::infinity();
+
+  double clipLow{ -Infinity };
+  double clipHigh{ Infinity };
+  double shift{ 0.0 };
+  double divisor{ 1.0 };
+  double outLow{ -Infinity };
+  double outHigh{ Infinity };
+  bool   identity{ true }; //!< `none`: values pass unchanged
+
+  float
+  Apply(float x) const
+  {
+    if (identity)
+    {
+      return x;
+    }
+    const float clipped = (x < clipLow || x > clipHigh) ? static_cast<float>(x < clipLow ? clipLow : clipHigh) : x;
+    const double y = (static_cast<double>(clipped) - shift) / divisor;
+    return static_cast<float>(y < outLow ? outLow : (y > outHigh ? outHigh : y));
+  }
+
+  void
+  Apply(float * data, size_t n) const;
+};
+
+/** True for the normalizations whose mapping depends on the volume (zscore, minmax, percentile). */
+bool
+NeedsStatistics(const NormalizationSpec & spec);
+
+/** \brief Statistics gathered chunk by chunk (streaming), for `none`, `zscore`, `minmax` and
+ * `ct`. Chunks added in voxel order give exactly the mapping ComputeIntensityMapping gives for
+ * the whole buffer. Percentiles need every value at once: Finish() refuses them. */
+class IntensityStatistics
+{
+public:
+  void
+  Add(const float * data, size_t n);
+
+  /** Throws std::invalid_argument for `percentile` (not computable chunk by chunk). */
+  IntensityMapping
+  Finish(const NormalizationSpec & spec) const;
+
+  size_t
+  GetCount() const
+  {
+    return m_Count;
+  }
+
+private:
+  double m_Sum{ 0.0 };
+  double m_SumOfSquares{ 0.0 };
+  float  m_Min{ std::numeric_limits<float>::infinity() };
+  float  m_Max{ -std::numeric_limits<float>::infinity() };
+  size_t m_Count{ 0 };
+};
+
+/** The mapping `spec` gives for these voxels (the whole volume). */
+IntensityMapping
+ComputeIntensityMapping(const float * data, size_t n, const NormalizationSpec & spec);
+
+/** Applies `spec` to every voxel of `image`, in place (ComputeIntensityMapping + Apply). */
 void
 NormalizeIntensities(FloatImage3 * image, const NormalizationSpec & spec);
 

@@ -533,21 +533,13 @@ ValidateVoxels(const FloatImage3 * image, const std::string & subject)
   }
 }
 
-FloatImage3::Pointer
-ReadScalarImage(const std::string & path)
+namespace
 {
-  RegisterImageIOFactories();
+/** A single file's ImageIO with its header read and checked (ReadScalarImage's rules). */
+itk::ImageIOBase::Pointer
+OpenImageIO(const std::string & path)
+{
   std::error_code ec;
-  if (!fs::exists(path, ec))
-  {
-    throw InputError(path, "no such file or folder");
-  }
-  if (fs::is_directory(path, ec))
-  {
-    FloatImage3::Pointer image = ReadDicomSeries(path);
-    ValidateVoxels(image, path);
-    return image;
-  }
   if (fs::file_size(path, ec) == 0)
   {
     throw InputError(path, "is an empty file");
@@ -570,12 +562,63 @@ ReadScalarImage(const std::string & path)
   ValidateHeader(*io, path);
   CheckPayloadComplete(*io, path);
 
+  return io;
+}
+} // namespace
+
+FloatImage3::Pointer
+ReadScalarImage(const std::string & path)
+{
+  RegisterImageIOFactories();
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+  {
+    throw InputError(path, "no such file or folder");
+  }
+  if (fs::is_directory(path, ec))
+  {
+    FloatImage3::Pointer image = ReadDicomSeries(path);
+    ValidateVoxels(image, path);
+    return image;
+  }
+  itk::ImageIOBase::Pointer io = OpenImageIO(path);
   auto reader = itk::ImageFileReader<FloatImage3>::New();
   reader->SetImageIO(io);
   reader->SetFileName(path);
   FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), path);
   ValidateVoxels(image, path);
   return image;
+}
+
+itk::ImageFileReader<FloatImage3>::Pointer
+OpenStreamedImage(const std::string & path)
+{
+  RegisterImageIOFactories();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+  {
+    throw InputError(path, fs::exists(path, ec) ? "is not a single image file; streaming reads one uncompressed file"
+                                                : "no such file");
+  }
+  itk::ImageIOBase::Pointer io = OpenImageIO(path);
+  io->SetUseStreamedReading(true);
+  if (!io->CanStreamRead() || io->GetNumberOfDimensions() < 3)
+  {
+    throw InputError(path, "cannot be read in parts (compressed or not a 3D volume format); streaming needs an "
+                           "uncompressed MetaImage (.mha/.mhd), NRRD or NIfTI (.nii) volume");
+  }
+  auto reader = itk::ImageFileReader<FloatImage3>::New();
+  reader->SetImageIO(io);
+  reader->SetFileName(path);
+  try
+  {
+    reader->UpdateOutputInformation();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw InputError(path, std::string("cannot read the image header: ") + e.GetDescription());
+  }
+  return reader;
 }
 
 LabelImage3::Pointer

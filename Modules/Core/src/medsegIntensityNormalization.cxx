@@ -36,24 +36,6 @@ ParsePair(const std::string & text, const std::string & what)
   }
 }
 
-void
-ZScore(float * data, size_t n)
-{
-  double sum = 0.0, sumSq = 0.0;
-  for (size_t i = 0; i < n; ++i)
-  {
-    sum += data[i];
-    sumSq += static_cast<double>(data[i]) * data[i];
-  }
-  const double mean = sum / static_cast<double>(n);
-  const double variance = std::max(sumSq / static_cast<double>(n) - mean * mean, 0.0);
-  const double stdev = std::max(std::sqrt(variance), 1e-8);
-  for (size_t i = 0; i < n; ++i)
-  {
-    data[i] = static_cast<float>((data[i] - mean) / stdev);
-  }
-}
-
 double
 Percentile(std::vector<float> & values, double percent)
 {
@@ -136,6 +118,110 @@ NormalizationSpec::ToString() const
 }
 
 void
+IntensityMapping::Apply(float * data, size_t n) const
+{
+  if (identity)
+  {
+    return;
+  }
+  for (size_t i = 0; i < n; ++i)
+  {
+    data[i] = Apply(data[i]);
+  }
+}
+
+bool
+NeedsStatistics(const NormalizationSpec & spec)
+{
+  using Kind = NormalizationSpec::Kind;
+  return spec.kind == Kind::ZScore || spec.kind == Kind::MinMax || spec.kind == Kind::PercentileZScore;
+}
+
+void
+IntensityStatistics::Add(const float * data, size_t n)
+{
+  for (size_t i = 0; i < n; ++i)
+  {
+    m_Sum += data[i];
+    m_SumOfSquares += static_cast<double>(data[i]) * data[i];
+    m_Min = std::min(m_Min, data[i]);
+    m_Max = std::max(m_Max, data[i]);
+  }
+  m_Count += n;
+}
+
+IntensityMapping
+IntensityStatistics::Finish(const NormalizationSpec & spec) const
+{
+  IntensityMapping mapping;
+  switch (spec.kind)
+  {
+    case NormalizationSpec::Kind::None:
+      return mapping;
+    case NormalizationSpec::Kind::ZScore:
+    {
+      const double n = static_cast<double>(std::max<size_t>(m_Count, 1));
+      const double mean = m_Sum / n;
+      const double variance = std::max(m_SumOfSquares / n - mean * mean, 0.0);
+      mapping.identity = false;
+      mapping.shift = mean;
+      mapping.divisor = std::max(std::sqrt(variance), 1e-8);
+      return mapping;
+    }
+    case NormalizationSpec::Kind::MinMax:
+    {
+      mapping.identity = false;
+      mapping.shift = m_Count > 0 ? static_cast<double>(m_Min) : 0.0;
+      const double range = m_Count > 0 ? static_cast<double>(m_Max) - m_Min : 0.0;
+      // A constant image maps to 0: (x - min) / inf.
+      mapping.divisor = range > 0.0 ? range : IntensityMapping::Infinity;
+      return mapping;
+    }
+    case NormalizationSpec::Kind::CTWindow:
+      mapping.identity = false;
+      mapping.shift = spec.level - spec.width / 2.0;
+      mapping.divisor = spec.width;
+      mapping.outLow = 0.0;
+      mapping.outHigh = 1.0;
+      return mapping;
+    case NormalizationSpec::Kind::PercentileZScore:
+      break;
+  }
+  throw std::invalid_argument("normalization '" + spec.ToString() +
+                              "' needs every voxel at once (percentiles); it cannot be computed chunk by chunk");
+}
+
+IntensityMapping
+ComputeIntensityMapping(const float * data, size_t n, const NormalizationSpec & spec)
+{
+  if (spec.kind != NormalizationSpec::Kind::PercentileZScore)
+  {
+    IntensityStatistics statistics;
+    if (NeedsStatistics(spec))
+    {
+      statistics.Add(data, n);
+    }
+    return statistics.Finish(spec);
+  }
+  // Clip to the percentiles, then z-score the clipped values.
+  std::vector<float> copy(data, data + n);
+  IntensityMapping   clip;
+  clip.identity = false;
+  clip.clipLow = n > 0 ? Percentile(copy, spec.lowerPercentile) : 0.0;
+  clip.clipHigh = n > 0 ? Percentile(copy, spec.upperPercentile) : 0.0;
+  for (size_t i = 0; i < n; ++i)
+  {
+    copy[i] = clip.Apply(data[i]);
+  }
+  IntensityStatistics statistics;
+  statistics.Add(copy.data(), n);
+  IntensityMapping mapping = statistics.Finish(NormalizationSpec::Parse("zscore"));
+  mapping.clipLow = clip.clipLow;
+  mapping.clipHigh = clip.clipHigh;
+  return mapping;
+}
+
+void
 NormalizeIntensities(FloatImage3 * image, const NormalizationSpec & spec)
 {
   float *      data = image->GetBufferPointer();
@@ -144,46 +230,7 @@ NormalizeIntensities(FloatImage3 * image, const NormalizationSpec & spec)
   {
     return;
   }
-  switch (spec.kind)
-  {
-    case NormalizationSpec::Kind::None:
-      break;
-    case NormalizationSpec::Kind::ZScore:
-      ZScore(data, n);
-      break;
-    case NormalizationSpec::Kind::MinMax:
-    {
-      const auto [lo, hi] = std::minmax_element(data, data + n);
-      const double low = *lo;
-      const double range = static_cast<double>(*hi) - low;
-      for (size_t i = 0; i < n; ++i)
-      {
-        data[i] = range > 0.0 ? static_cast<float>((data[i] - low) / range) : 0.0f;
-      }
-      break;
-    }
-    case NormalizationSpec::Kind::CTWindow:
-    {
-      const double low = spec.level - spec.width / 2.0;
-      for (size_t i = 0; i < n; ++i)
-      {
-        data[i] = static_cast<float>(std::clamp((data[i] - low) / spec.width, 0.0, 1.0));
-      }
-      break;
-    }
-    case NormalizationSpec::Kind::PercentileZScore:
-    {
-      std::vector<float> copy(data, data + n);
-      const double       low = Percentile(copy, spec.lowerPercentile);
-      const double       high = Percentile(copy, spec.upperPercentile);
-      for (size_t i = 0; i < n; ++i)
-      {
-        data[i] = static_cast<float>(std::clamp<double>(data[i], low, high));
-      }
-      ZScore(data, n);
-      break;
-    }
-  }
+  ComputeIntensityMapping(data, n, spec).Apply(data, n);
 }
 
 } // namespace medseg

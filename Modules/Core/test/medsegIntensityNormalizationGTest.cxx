@@ -68,3 +68,53 @@ TEST(IntensityNormalization, ParseRefusesWhatItDoesNotKnow)
   EXPECT_EQ(NormalizationSpec::Parse("ct:40,400").ToString(), "ct:40,400");
   EXPECT_EQ(NormalizationSpec::Parse("none").ToString(), "none");
 }
+
+TEST(IntensityNormalization, ChunkWiseStatisticsGiveTheWholeVolumeMapping)
+{
+  // Streaming normalizes chunk by chunk: statistics added slab by slab must give the very
+  // mapping (bit for bit) that the whole buffer gives.
+  auto         image = Ramp();
+  const float * data = image->GetBufferPointer();
+  const size_t n = 1000;
+  for (const char * text : { "zscore", "minmax", "ct:500,200", "none" })
+  {
+    const auto          spec = NormalizationSpec::Parse(text);
+    const auto          whole = ComputeIntensityMapping(data, n, spec);
+    IntensityStatistics chunks;
+    for (size_t first = 0; first < n; first += 300)
+    {
+      chunks.Add(data + first, std::min<size_t>(300, n - first));
+    }
+    const auto streamed = chunks.Finish(spec);
+    EXPECT_EQ(chunks.GetCount(), n);
+    for (size_t i = 0; i < n; ++i)
+    {
+      ASSERT_EQ(whole.Apply(data[i]), streamed.Apply(data[i])) << text << " voxel " << i;
+    }
+    // And the mapping is what NormalizeIntensities applies.
+    auto copy = Ramp();
+    NormalizeIntensities(copy, spec);
+    for (size_t i = 0; i < n; ++i)
+    {
+      ASSERT_EQ(copy->GetBufferPointer()[i], whole.Apply(data[i])) << text << " voxel " << i;
+    }
+  }
+  EXPECT_THROW(IntensityStatistics().Finish(NormalizationSpec::Parse("percentile:1,99")), std::invalid_argument);
+  EXPECT_TRUE(NeedsStatistics(NormalizationSpec::Parse("percentile:1,99")));
+  EXPECT_FALSE(NeedsStatistics(NormalizationSpec::Parse("ct:40,400")));
+}
+
+TEST(IntensityNormalization, MappingFormulas)
+{
+  IntensityMapping zscore;
+  zscore.identity = false;
+  zscore.shift = 10.0;
+  zscore.divisor = 4.0;
+  EXPECT_FLOAT_EQ(zscore.Apply(18.0f), 2.0f);
+  IntensityMapping ct = IntensityStatistics().Finish(NormalizationSpec::Parse("ct:40,400"));
+  EXPECT_FLOAT_EQ(ct.Apply(40.0f), 0.5f);
+  EXPECT_FLOAT_EQ(ct.Apply(-1000.0f), 0.0f);
+  EXPECT_FLOAT_EQ(ct.Apply(3000.0f), 1.0f);
+  const float values[] = { 5.0f, 5.0f, 5.0f };
+  EXPECT_FLOAT_EQ(ComputeIntensityMapping(values, 3, NormalizationSpec::Parse("minmax")).Apply(5.0f), 0.0f);
+}

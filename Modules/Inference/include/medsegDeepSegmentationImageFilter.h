@@ -26,8 +26,15 @@ namespace medseg
  * spacing, origin and direction. Class index k is label value k; for single-output (sigmoid)
  * models the label is 1 where the probability is >= 0.5.
  *
- * The filter asks for the whole input (no streaming yet) and reports progress per batch of
- * patches; AbortGenerateData stops it between batches.
+ * Streaming: the filter computes any requested output region on its own, asking its inputs
+ * only for the patches that region needs (the fixed patch grid of the whole image plus their
+ * extent), and the result is bit-identical for any split (itk::StreamingImageFilter, a
+ * writer's NumberOfStreamDivisions). Normalizations that need statistics of the whole volume
+ * (zscore, minmax, percentile) then need SetIntensityMappings() with statistics computed
+ * beforehand; without them the whole input is requested. Scores are blended slice by slice,
+ * so memory holds about patch_z + step_z slices of class scores, not a whole volume of them.
+ *
+ * Progress is reported per batch of patches; AbortGenerateData stops it between batches.
  *
  * The approach follows nnU-Net (Isensee et al., Nature Methods 18, 2021) and MONAI's
  * sliding-window inference.
@@ -84,6 +91,16 @@ public:
   void
   SetChannelNormalizations(const std::vector<NormalizationSpec> & specs);
 
+  /** Fixed voxel-wise maps, one per input channel, that replace the normalization (and its
+   * whole-volume statistics): what streaming needs. Empty (default): computed from the inputs. */
+  void
+  SetIntensityMappings(const std::vector<IntensityMapping> & mappings);
+
+  /** Label value written for class k (default: k). For single-output (sigmoid) models give two
+   * values: below and above 0.5. */
+  void
+  SetLabelValues(const std::vector<unsigned int> & values);
+
   /** Also produce output 1, the class probabilities. Default: off. */
   itkSetMacro(ProduceProbabilities, bool);
   itkGetConstMacro(ProduceProbabilities, bool);
@@ -123,8 +140,6 @@ protected:
   void
   GenerateInputRequestedRegion() override;
   void
-  EnlargeOutputRequestedRegion(itk::DataObject * output) override;
-  void
   VerifyPreconditions() ITKv5_CONST override;
   void
   GenerateData() override;
@@ -133,10 +148,16 @@ protected:
   PrintSelf(std::ostream & os, itk::Indent indent) const override;
 
 private:
+  /** True when every channel's normalization can be applied to a part of the image alone. */
+  bool
+  CanStream() const;
+
   std::shared_ptr<SegmentationModel> m_Model;
   SlidingWindowSettings              m_SlidingWindowSettings;
   NormalizationSpec                  m_Normalization;
   std::vector<NormalizationSpec>     m_ChannelNormalizations;
+  std::vector<IntensityMapping>      m_IntensityMappings;
+  std::vector<unsigned int>          m_LabelValues;
   bool                               m_ProduceProbabilities{ false };
   bool                               m_ProbeNumberOfClasses{ true };
   unsigned int                       m_NumberOfClasses{ 0 };

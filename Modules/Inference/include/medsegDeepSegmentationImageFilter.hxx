@@ -8,6 +8,7 @@
 #include "itkMacro.h"
 
 #include <cstring>
+#include <type_traits>
 #include <limits>
 
 namespace medseg
@@ -64,6 +65,69 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetChannelNormalizations
 }
 
 template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetIntensityMappings(
+  const std::vector<IntensityMapping> & mappings)
+{
+  m_IntensityMappings = mappings;
+  this->Modified();
+}
+
+template <typename TInputImage, typename TOutputImage>
+void
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetLabelValues(const std::vector<unsigned int> & values)
+{
+  m_LabelValues = values;
+  this->Modified();
+}
+
+template <typename TInputImage, typename TOutputImage>
+bool
+DeepSegmentationImageFilter<TInputImage, TOutputImage>::CanStream() const
+{
+  const unsigned int channels = this->GetNumberOfIndexedInputs();
+  if (m_IntensityMappings.size() == channels)
+  {
+    return true;
+  }
+  for (unsigned int c = 0; c < channels; ++c)
+  {
+    if (NeedsStatistics(c < m_ChannelNormalizations.size() ? m_ChannelNormalizations[c] : m_Normalization))
+    {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace detail
+{
+/** An ITK region relative to `largest`, as a [z, y, x] VoxelBox. */
+inline VoxelBox
+ToVoxelBox(const itk::ImageRegion<3> & region, const itk::ImageRegion<3> & largest)
+{
+  VoxelBox box;
+  for (int d = 0; d < 3; ++d)
+  {
+    box.start[2 - d] = region.GetIndex(d) - largest.GetIndex(d);
+    box.size[2 - d] = static_cast<int64_t>(region.GetSize(d));
+  }
+  return box;
+}
+inline itk::ImageRegion<3>
+ToImageRegion(const VoxelBox & box, const itk::ImageRegion<3> & largest)
+{
+  itk::ImageRegion<3> region;
+  for (int d = 0; d < 3; ++d)
+  {
+    region.SetIndex(d, largest.GetIndex(d) + box.start[2 - d]);
+    region.SetSize(d, static_cast<itk::SizeValueType>(box.size[2 - d]));
+  }
+  return region;
+}
+} // namespace detail
+
+template <typename TInputImage, typename TOutputImage>
 auto
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GetProbabilityOutput() -> ProbabilityImageType *
 {
@@ -111,21 +175,29 @@ void
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateInputRequestedRegion()
 {
   Superclass::GenerateInputRequestedRegion();
+  const TInputImage * first = this->GetInput();
+  if (first == nullptr)
+  {
+    return;
+  }
+  const itk::ImageRegion<3> largest = first->GetLargestPossibleRegion();
+  itk::ImageRegion<3>       needed = largest;
+  if (CanStream())
+  {
+    // The patch grid of the whole image, restricted to the batches the requested region needs.
+    const VoxelBox             whole = detail::ToVoxelBox(largest, largest);
+    const SlidingWindowInferer inferer(m_SlidingWindowSettings);
+    needed = detail::ToImageRegion(
+      inferer.InputBoxFor(whole.size, detail::ToVoxelBox(this->GetOutput(0)->GetRequestedRegion(), largest)), largest);
+  }
   for (unsigned int i = 0; i < this->GetNumberOfIndexedInputs(); ++i)
   {
     if (auto * input = const_cast<TInputImage *>(this->GetInput(i)))
     {
-      input->SetRequestedRegionToLargestPossibleRegion();
+      // Inputs on input 0's grid (checked in GenerateData) share its region.
+      input->SetRequestedRegion(needed);
     }
   }
-}
-
-template <typename TInputImage, typename TOutputImage>
-void
-DeepSegmentationImageFilter<TInputImage, TOutputImage>::EnlargeOutputRequestedRegion(itk::DataObject * output)
-{
-  Superclass::EnlargeOutputRequestedRegion(output);
-  output->SetRequestedRegionToLargestPossibleRegion();
 }
 
 template <typename TInputImage, typename TOutputImage>
@@ -156,13 +228,24 @@ template <typename TInputImage, typename TOutputImage>
 void
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
 {
-  const TInputImage * input = this->GetInput();
-  OutputImageType *   labels = this->GetOutput(0);
+  const TInputImage *        input = this->GetInput();
+  OutputImageType *          labels = this->GetOutput(0);
+  const itk::ImageRegion<3>  largest = input->GetLargestPossibleRegion();
+  const itk::ImageRegion<3>  requested = labels->GetRequestedRegion();
+  const VoxelBox             whole = detail::ToVoxelBox(largest, largest);
+  const VoxelBox             region = detail::ToVoxelBox(requested, largest);
+  const SlidingWindowInferer inferer(m_SlidingWindowSettings);
+  const VoxelBox             box = inferer.InputBoxFor(whole.size, region);
+  const itk::ImageRegion<3>  boxRegion = detail::ToImageRegion(box, largest);
 
-  // Normalize float copies: the inputs belong to the pipeline and stay untouched.
-  const unsigned int                channels = this->GetNumberOfIndexedInputs();
-  std::vector<FloatImage3::Pointer> normalized;
-  std::vector<at::Tensor>           views;
+  // Normalized float copy of the box the patches read: [C, Z, Y, X]. The inputs belong to the
+  // pipeline and stay untouched.
+  const unsigned int channels = this->GetNumberOfIndexedInputs();
+  if (!m_IntensityMappings.empty() && m_IntensityMappings.size() != channels)
+  {
+    itkExceptionMacro("" << m_IntensityMappings.size() << " intensity mappings for " << channels << " input(s)");
+  }
+  at::Tensor volume = at::empty({ channels, box.size[0], box.size[1], box.size[2] }, at::kFloat);
   for (unsigned int c = 0; c < channels; ++c)
   {
     const TInputImage * channel = this->GetInput(c);
@@ -171,26 +254,109 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
     {
       itkExceptionMacro("input " << c << " is not on the grid of input 0: " << difference);
     }
-    auto copy = FloatImage3::New();
-    copy->CopyInformation(channel);
-    copy->SetRegions(channel->GetLargestPossibleRegion());
-    copy->Allocate();
-    const auto * in = channel->GetBufferPointer();
-    float *      out = copy->GetBufferPointer();
-    const size_t n = channel->GetLargestPossibleRegion().GetNumberOfPixels();
-    for (size_t i = 0; i < n; ++i)
+    if (!channel->GetBufferedRegion().IsInside(boxRegion))
     {
-      out[i] = static_cast<float>(in[i]);
+      itkExceptionMacro("input " << c << " does not hold the region the requested output needs");
     }
-    NormalizeIntensities(copy, c < m_ChannelNormalizations.size() ? m_ChannelNormalizations[c] : m_Normalization);
-    views.push_back(ImageToTensor(copy.GetPointer())[0][0]);
-    normalized.push_back(copy);
+    IntensityMapping mapping;
+    if (!m_IntensityMappings.empty())
+    {
+      mapping = m_IntensityMappings[c];
+    }
+    else
+    {
+      const NormalizationSpec & spec =
+        c < m_ChannelNormalizations.size() ? m_ChannelNormalizations[c] : m_Normalization;
+      const bool statistics = NeedsStatistics(spec);
+      if (statistics && channel->GetBufferedRegion() != largest)
+      {
+        itkExceptionMacro("normalization " << spec.ToString()
+                                           << " needs the whole input; set intensity mappings to stream");
+      }
+      const size_t n = statistics ? channel->GetBufferedRegion().GetNumberOfPixels() : 0;
+      if constexpr (std::is_same_v<typename TInputImage::PixelType, float>)
+      {
+        mapping = ComputeIntensityMapping(channel->GetBufferPointer(), n, spec);
+      }
+      else
+      {
+        const std::vector<float> values(channel->GetBufferPointer(), channel->GetBufferPointer() + n);
+        mapping = ComputeIntensityMapping(values.data(), n, spec);
+      }
+    }
+    float *       out = volume[c].data_ptr<float>();
+    itk::Index<3> index = boxRegion.GetIndex();
+    for (int64_t z = 0; z < box.size[0]; ++z)
+    {
+      for (int64_t y = 0; y < box.size[1]; ++y)
+      {
+        index[1] = boxRegion.GetIndex(1) + y;
+        index[2] = boxRegion.GetIndex(2) + z;
+        const auto * row = channel->GetBufferPointer() + channel->ComputeOffset(index);
+        for (int64_t x = 0; x < box.size[2]; ++x)
+        {
+          *out++ = mapping.Apply(static_cast<float>(row[x]));
+        }
+      }
+    }
   }
-  // [C, Z, Y, X]; a single channel stays a view of its buffer (no copy).
-  const at::Tensor volume = channels == 1 ? views[0].unsqueeze(0) : at::stack(views);
-  const SlidingWindowInferer inferer(m_SlidingWindowSettings);
+
+  labels->SetBufferedRegion(requested);
+  labels->Allocate();
+  ProbabilityImageType * probabilityImage = m_ProduceProbabilities ? this->GetProbabilityOutput() : nullptr;
+  using LabelPixel = typename OutputImageType::PixelType;
+  std::vector<LabelPixel> values; // label value of each class, set once the classes are known
+  const int64_t           sliceVoxels = region.size[1] * region.size[2];
+
+  const auto writeSlice = [&](int64_t z, const at::Tensor & probabilities) { // [K, Y, X]
+    if (values.empty())
+    {
+      m_NumberOfClasses = static_cast<unsigned int>(probabilities.size(0));
+      const size_t outcomes = std::max<size_t>(2, m_NumberOfClasses);
+      if (!m_LabelValues.empty() && m_LabelValues.size() != outcomes)
+      {
+        itkExceptionMacro("the model has " << m_NumberOfClasses << " output(s) but " << m_LabelValues.size()
+                                           << " label values were given");
+      }
+      const double maxLabel = static_cast<double>(std::numeric_limits<LabelPixel>::max());
+      for (size_t k = 0; k < outcomes; ++k)
+      {
+        const double value = m_LabelValues.empty() ? static_cast<double>(k) : m_LabelValues[k];
+        if (value > maxLabel)
+        {
+          itkExceptionMacro("the model has " << m_NumberOfClasses << " classes; label value " << value
+                                             << " does not fit the label pixel type (at most " << maxLabel << ")");
+        }
+        values.push_back(static_cast<LabelPixel>(value));
+      }
+      if (probabilityImage)
+      {
+        probabilityImage->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
+        probabilityImage->SetBufferedRegion(requested);
+        probabilityImage->Allocate();
+      }
+    }
+    const at::Tensor classIndex =
+      (probabilities.size(0) == 1 ? (probabilities[0] >= 0.5f) : probabilities.argmax(0)).to(at::kInt).contiguous();
+    const int32_t * in = classIndex.data_ptr<int32_t>();
+    LabelPixel *    out = labels->GetBufferPointer() + (z - region.start[0]) * sliceVoxels;
+    for (int64_t i = 0; i < sliceVoxels; ++i)
+    {
+      out[i] = values[static_cast<size_t>(in[i])];
+    }
+    if (probabilityImage)
+    {
+      // Straight into the component-fastest buffer (no full-size temporary).
+      const int64_t k = probabilities.size(0);
+      at::Tensor    destination =
+        at::from_blob(probabilityImage->GetBufferPointer() + (z - region.start[0]) * sliceVoxels * k,
+                      { region.size[1], region.size[2], k }, at::TensorOptions().dtype(at::kFloat));
+      destination.copy_(probabilities.permute({ 1, 2, 0 }));
+    }
+  };
+
   this->UpdateProgress(0.0f);
-  const at::Tensor probabilities = inferer.Run(volume, *m_Model, [this](double fraction) {
+  inferer.RunRegion(volume, box, whole.size, region, *m_Model, writeSlice, [this](double fraction) {
     if (this->GetAbortGenerateData())
     {
       itk::ProcessAborted e(__FILE__, __LINE__);
@@ -198,44 +364,7 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
       throw e;
     }
     this->UpdateProgress(static_cast<float>(0.98 * fraction));
-  }); // [K, Z, Y, X]
-
-  m_NumberOfClasses = static_cast<unsigned int>(probabilities.size(0));
-  const auto maxLabel = static_cast<double>(std::numeric_limits<typename OutputImageType::PixelType>::max());
-  if (m_NumberOfClasses > 1 && static_cast<double>(m_NumberOfClasses - 1) > maxLabel)
-  {
-    itkExceptionMacro("the model has " << m_NumberOfClasses << " classes; the label pixel type holds at most "
-                                       << maxLabel + 1);
-  }
-  const at::Tensor classIndex =
-    (m_NumberOfClasses == 1 ? (probabilities[0] >= 0.5f) : probabilities.argmax(0)).to(at::kInt); // [Z, Y, X]
-
-  labels->SetBufferedRegion(labels->GetRequestedRegion());
-  labels->Allocate();
-  {
-    const at::Tensor indices = classIndex.contiguous();
-    const int32_t *  in = indices.data_ptr<int32_t>();
-    auto *           out = labels->GetBufferPointer();
-    const int64_t    n = indices.numel();
-    for (int64_t i = 0; i < n; ++i)
-    {
-      out[i] = static_cast<typename OutputImageType::PixelType>(in[i]);
-    }
-  }
-
-  if (m_ProduceProbabilities)
-  {
-    ProbabilityImageType * out = this->GetProbabilityOutput();
-    out->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
-    out->SetBufferedRegion(out->GetRequestedRegion());
-    out->Allocate();
-    // Copy straight into the component-fastest buffer (no second full-size temporary).
-    at::Tensor destination = at::from_blob(out->GetBufferPointer(),
-                                           { probabilities.size(1), probabilities.size(2), probabilities.size(3),
-                                             probabilities.size(0) },
-                                           at::TensorOptions().dtype(at::kFloat));
-    destination.copy_(probabilities.permute({ 1, 2, 3, 0 }));
-  }
+  });
   this->UpdateProgress(1.0f);
 }
 

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace medseg
@@ -47,6 +48,19 @@ public:
   PackageSegmentation
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
       const ProgressCallback & progress = {}) const;
+
+  /** \brief Streams files too large for memory through the model, `divisions` slabs along z.
+   *
+   * Needs uncompressed volumes (OpenStreamedImage) already on the model's grid: orientation
+   * `any` or the files' own, spacing null or the files' own. A first pass reads the files slab
+   * by slab for the normalization statistics (and refuses NaN/Inf voxels); then the label map is
+   * pulled through itk::StreamingImageFilter, so only one slab of input (plus the patches'
+   * extent) and about one patch depth of class scores are held at a time. The labels are
+   * bit-identical to Run()'s for any number of divisions. Percentile normalization needs every
+   * voxel at once and is refused. No probabilities. */
+  PackageSegmentation
+  RunStreamed(const std::vector<std::string> & files, unsigned int divisions,
+              const ProgressCallback & progress = {}) const;
 
   const ModelPackage &
   GetPackage() const

@@ -49,22 +49,70 @@ ComputeWindowPositions(int64_t size, int64_t patch, double overlap);
 at::Tensor
 ComputeGaussianImportanceMap(const std::array<int64_t, 3> & patchSize, double sigmaScale);
 
-/** \brief Runs a model over a whole volume patch by patch and blends the class probabilities.
+/** \brief A box of voxels in tensor order [z, y, x]: first index and size along each axis. */
+struct VoxelBox
+{
+  std::array<int64_t, 3> start{};
+  std::array<int64_t, 3> size{};
+
+  int64_t
+  End(int d) const
+  {
+    return start[d] + size[d];
+  }
+  int64_t
+  NumberOfVoxels() const
+  {
+    return size[0] * size[1] * size[2];
+  }
+  bool
+  Contains(const VoxelBox & other) const;
+  bool
+  operator==(const VoxelBox & other) const
+  {
+    return start == other.start && size == other.size;
+  }
+};
+
+/** \brief Runs a model over a volume patch by patch and blends the class probabilities.
  *
- * Input: [C, Z, Y, X] float on the CPU. Output: [K, Z, Y, X] probabilities on the CPU (softmax
- * over K >= 2 classes, or a sigmoid for K == 1), the weighted average of every patch that covers
- * a voxel. Volumes smaller than a patch are padded (centred) with `padValue`, and the padding
- * cropped off again. */
+ * Input: [C, Z, Y, X] float on the CPU. Output: [K, Z, Y, X] probabilities (softmax over K >= 2
+ * classes, or a sigmoid for K == 1), the weighted average of every patch that covers a voxel.
+ * Volumes smaller than a patch are padded (centred) with `padValue`, and the padding cropped off.
+ *
+ * Patches are visited z-major and blended slice by slice: a z slice is finalized (handed to the
+ * caller and its scores freed) as soon as no later patch touches it. At most about
+ * patch_z + step_z slices of K scores are held at once, whatever the volume's depth.
+ *
+ * A sub-region can be computed on its own (ITK streaming): only the batches of patches that
+ * touch it are run, over the input box InputBoxFor() names. Batches are always the same groups
+ * of the volume-wide patch list and every voxel adds up its patches in the same order, so a
+ * region's probabilities are bit-identical to the same voxels of a whole-volume run. */
 class SlidingWindowInferer
 {
 public:
   /** Called with the fraction done (0..1) after each batch; may throw to abort. */
   using ProgressCallback = std::function<void(double)>;
+  /** Receives one finalized z slice: its z index in the image and its probabilities
+   * [K, region Y, region X] (valid during the call only). Slices come in increasing z. */
+  using SliceCallback = std::function<void(int64_t z, const at::Tensor & probabilities)>;
 
   explicit SlidingWindowInferer(SlidingWindowSettings settings);
 
+  /** The whole volume: returns [K, Z, Y, X]. */
   at::Tensor
   Run(const at::Tensor & image, SegmentationModel & model, const ProgressCallback & progress = {}) const;
+
+  /** The voxels (clipped to the image) the patches needed for `region` read. */
+  VoxelBox
+  InputBoxFor(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const;
+
+  /** One region of an image of size `imageSize` ([z, y, x]). `input` is [C, ...] holding the
+   * voxels of `inputBox`, which must contain InputBoxFor(imageSize, region). */
+  void
+  RunRegion(const at::Tensor & input, const VoxelBox & inputBox, const std::array<int64_t, 3> & imageSize,
+            const VoxelBox & region, SegmentationModel & model, const SliceCallback & sink,
+            const ProgressCallback & progress = {}) const;
 
   const SlidingWindowSettings &
   GetSettings() const
@@ -73,6 +121,11 @@ public:
   }
 
 private:
+  struct Plan;
+
+  Plan
+  MakePlan(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const;
+
   at::Tensor
   PredictBatch(const at::Tensor & batch, SegmentationModel & model) const;
 

@@ -5,7 +5,11 @@
 #include "medsegGeometry.h"
 #include "medsegModelSpace.h"
 
+#include "medsegImageFileIO.h"
+
 #include "itkCommand.h"
+#include "itkImageRegionSplitterSlowDimension.h"
+#include "itkStreamingImageFilter.h"
 
 #include <stdexcept>
 
@@ -60,7 +64,11 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
     modelSpace.push_back(image);
   }
 
-  using Filter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned short, 3>>;
+  // When the scan already is on the model's grid the filter's own slice-by-slice arg-max is the
+  // answer and no volume of class probabilities is ever held (unless they are asked for).
+  const bool onModelGrid = DescribeGeometryDifference(reference, modelSpace.front(), 1e-9).empty();
+
+  using Filter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
   auto filter = Filter::New();
   for (unsigned int c = 0; c < modelSpace.size(); ++c)
   {
@@ -74,7 +82,7 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   filter->SetModel(m_Model);
   filter->SetChannelNormalizations(normalizations);
   filter->SetSlidingWindowSettings(m_Window);
-  filter->ProduceProbabilitiesOn();
+  filter->SetProduceProbabilities(wantProbabilities || !onModelGrid);
   filter->ProbeNumberOfClassesOff(); // outputs are read after Update(), not through the pipeline
   if (progress)
   {
@@ -95,6 +103,34 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
     throw InputError(m_Package.source, "the model predicts " + std::to_string(result.classes) +
                                          " classes but model.json lists " + std::to_string(expectedClasses) +
                                          " labels");
+  }
+
+  if (onModelGrid)
+  {
+    LabelImage3::Pointer labels = filter->GetLabelOutput();
+    labels->DisconnectPipeline();
+    labels->CopyInformation(reference); // equal within 1e-9: keep the input's exact numbers
+    auto *       value = labels->GetBufferPointer();
+    const size_t n = labels->GetBufferedRegion().GetNumberOfPixels();
+    for (size_t i = 0; i < n; ++i)
+    {
+      value[i] = static_cast<LabelImage3::PixelType>(m_Package.LabelValue(value[i]));
+    }
+    result.labels = labels;
+    if (wantProbabilities)
+    {
+      result.probabilities = filter->GetProbabilityOutput();
+      result.probabilities->DisconnectPipeline();
+      // Not CopyInformation: from a scalar image it would reset the number of components.
+      result.probabilities->SetOrigin(reference->GetOrigin());
+      result.probabilities->SetSpacing(reference->GetSpacing());
+      result.probabilities->SetDirection(reference->GetDirection());
+    }
+    if (progress)
+    {
+      progress(1.0);
+    }
+    return result;
   }
 
   // Back onto the first input's grid, then the arg-max.
@@ -139,6 +175,156 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   {
     result.probabilities = probabilities;
   }
+  if (progress)
+  {
+    progress(1.0);
+  }
+  return result;
+}
+
+PackageSegmentation
+PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned int divisions,
+                              const ProgressCallback & progress) const
+{
+  if (files.size() != m_Package.channels.size())
+  {
+    throw std::invalid_argument("model '" + m_Package.name + "' takes " + std::to_string(m_Package.channels.size()) +
+                                " input channel(s), " + std::to_string(files.size()) + " given");
+  }
+  if (divisions < 1)
+  {
+    throw std::invalid_argument("the number of stream divisions must be >= 1");
+  }
+  std::vector<itk::ImageFileReader<FloatImage3>::Pointer> readers;
+  for (const auto & file : files)
+  {
+    readers.push_back(OpenStreamedImage(file));
+  }
+  const FloatImage3 * first = readers.front()->GetOutput();
+  for (size_t c = 1; c < files.size(); ++c)
+  {
+    const std::string difference = DescribeGeometryDifference(first, readers[c]->GetOutput());
+    if (!difference.empty())
+    {
+      throw InputError(files[c], "is not on the grid of " + files.front() + " (" + difference +
+                                   "); streaming needs every channel on one grid");
+    }
+  }
+  if (m_Package.orientation != "any" && AxisCodesFromDirection(first->GetDirection()) != m_Package.orientation)
+  {
+    throw InputError(files.front(), "is stored in " + AxisCodesFromDirection(first->GetDirection()) +
+                                      " orientation but model '" + m_Package.name + "' needs " +
+                                      m_Package.orientation + "; streaming cannot reorient (save it reoriented, or "
+                                      "segment without streaming)");
+  }
+  if (m_Package.spacing)
+  {
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      if (std::abs(first->GetSpacing()[d] - (*m_Package.spacing)[d]) > 1e-6 * (*m_Package.spacing)[d])
+      {
+        throw InputError(files.front(), "has spacing " + std::to_string(first->GetSpacing()[d]) + " mm along axis " +
+                                          std::to_string(d) + " but model '" + m_Package.name + "' runs at " +
+                                          std::to_string((*m_Package.spacing)[d]) +
+                                          " mm; streaming cannot resample (resample it first, or segment "
+                                          "without streaming)");
+      }
+    }
+  }
+
+  // Pass 1: statistics slab by slab, in voxel order (the same sums as a whole-volume pass).
+  const itk::ImageRegion<3> largest = first->GetLargestPossibleRegion();
+  const auto                splitter = itk::ImageRegionSplitterSlowDimension::New();
+  const unsigned int        pieces = splitter->GetNumberOfSplits(largest, divisions);
+  std::vector<IntensityMapping> mappings;
+  for (size_t c = 0; c < files.size(); ++c)
+  {
+    const NormalizationSpec & spec = m_Package.channels[c].normalization;
+    if (spec.kind == NormalizationSpec::Kind::PercentileZScore)
+    {
+      throw InputError(m_Package.source, "channel '" + m_Package.channels[c].name + "' is normalized with " +
+                                           spec.ToString() +
+                                           ", which needs every voxel at once; streaming works with zscore, "
+                                           "minmax, ct and none");
+    }
+    IntensityStatistics statistics;
+    for (unsigned int piece = 0; piece < pieces; ++piece)
+    {
+      itk::ImageRegion<3> slab = largest;
+      splitter->GetSplit(piece, pieces, slab);
+      FloatImage3 * image = readers[c]->GetOutput();
+      image->SetRequestedRegion(slab);
+      try
+      {
+        readers[c]->Update();
+      }
+      catch (const itk::ExceptionObject & e)
+      {
+        throw InputError(files[c], std::string("cannot read the voxel data: ") + e.GetDescription());
+      }
+      if (image->GetBufferedRegion() != slab)
+      {
+        throw InputError(files[c], "the reader did not read the slab it was asked for; cannot stream this file");
+      }
+      ValidateVoxels(image, files[c]);
+      statistics.Add(image->GetBufferPointer(), slab.GetNumberOfPixels());
+      if (progress)
+      {
+        progress(0.05 * (c * pieces + piece + 1) / static_cast<double>(files.size() * pieces));
+      }
+    }
+    mappings.push_back(statistics.Finish(spec));
+  }
+
+  // Pass 2: the label map, slab by slab.
+  using Filter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
+  auto filter = Filter::New();
+  for (unsigned int c = 0; c < readers.size(); ++c)
+  {
+    readers[c]->GetOutput()->SetRequestedRegionToLargestPossibleRegion();
+    filter->SetInput(c, readers[c]->GetOutput());
+  }
+  std::vector<unsigned int> values;
+  for (size_t k = 0; k < m_Package.labels.size(); ++k)
+  {
+    values.push_back(m_Package.LabelValue(k));
+  }
+  filter->SetModel(m_Model);
+  filter->SetIntensityMappings(mappings);
+  filter->SetLabelValues(values);
+  filter->SetSlidingWindowSettings(m_Window);
+  filter->ProbeNumberOfClassesOff();
+  auto streamer = itk::StreamingImageFilter<LabelImage3, LabelImage3>::New();
+  streamer->SetInput(filter->GetOutput());
+  streamer->SetNumberOfStreamDivisions(divisions);
+  if (progress)
+  {
+    // The streamer reports its own progress: the fraction of slabs done.
+    auto observer = itk::CStyleCommand::New();
+    observer->SetClientData(const_cast<ProgressCallback *>(&progress));
+    observer->SetCallback([](itk::Object * caller, const itk::EventObject &, void * data) {
+      (*static_cast<ProgressCallback *>(data))(0.05 + 0.95 * static_cast<itk::ProcessObject *>(caller)->GetProgress());
+    });
+    streamer->AddObserver(itk::ProgressEvent(), observer);
+  }
+  try
+  {
+    streamer->Update();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    const std::string what = e.GetDescription();
+    if (what.find("label values were given") != std::string::npos)
+    {
+      throw InputError(m_Package.source, "the model's number of classes does not match the " +
+                                           std::to_string(m_Package.labels.size()) + " labels model.json lists");
+    }
+    throw;
+  }
+  PackageSegmentation result;
+  result.classes = filter->GetNumberOfClasses();
+  result.labels = streamer->GetOutput();
+  result.labels->DisconnectPipeline();
   if (progress)
   {
     progress(1.0);

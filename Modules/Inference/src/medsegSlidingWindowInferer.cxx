@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -169,6 +171,102 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
   return (sum / static_cast<double>(combinations)).to(at::kCPU);
 }
 
+bool
+VoxelBox::Contains(const VoxelBox & other) const
+{
+  for (int d = 0; d < 3; ++d)
+  {
+    if (other.size[d] > 0 && (other.start[d] < start[d] || other.End(d) > End(d)))
+    {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct SlidingWindowInferer::Plan
+{
+  std::array<int64_t, 3>              patch{};  // z, y, x
+  std::array<int64_t, 3>              before{}; // centred padding of axes smaller than the patch
+  std::vector<std::array<int64_t, 3>> starts;   // window starts in image coordinates (may be < 0 when padded), z-major
+  std::vector<size_t>                 batches;  // first patch of each batch to run (volume-wide grouping)
+  VoxelBox                            inputBox; // what those batches read, clipped to the image
+};
+
+SlidingWindowInferer::Plan
+SlidingWindowInferer::MakePlan(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const
+{
+  Plan plan;
+  plan.patch = { { m_Settings.patchSize[2], m_Settings.patchSize[1], m_Settings.patchSize[0] } };
+  std::array<std::vector<int64_t>, 3> positions;
+  for (int d = 0; d < 3; ++d)
+  {
+    if (imageSize[d] < 1)
+    {
+      throw std::invalid_argument("sliding window input has an empty axis");
+    }
+    if (region.start[d] < 0 || region.End(d) > imageSize[d])
+    {
+      throw std::invalid_argument("sliding window region lies outside the image");
+    }
+    const int64_t missing = std::max<int64_t>(0, plan.patch[d] - imageSize[d]);
+    plan.before[d] = missing / 2;
+    positions[d] = ComputeWindowPositions(imageSize[d] + missing, plan.patch[d], m_Settings.overlap);
+  }
+  for (const int64_t z : positions[0])
+    for (const int64_t y : positions[1])
+      for (const int64_t x : positions[2])
+        plan.starts.push_back({ { z - plan.before[0], y - plan.before[1], x - plan.before[2] } });
+
+  const auto touches = [&](const std::array<int64_t, 3> & s) {
+    for (int d = 0; d < 3; ++d)
+    {
+      if (!(s[d] < region.End(d) && s[d] + plan.patch[d] > region.start[d]))
+        return false;
+    }
+    return true;
+  };
+  std::array<int64_t, 3> low{ { imageSize[0], imageSize[1], imageSize[2] } }, high{};
+  const auto             batchSize = static_cast<size_t>(m_Settings.batchSize);
+  for (size_t first = 0; first < plan.starts.size(); first += batchSize)
+  {
+    const size_t last = std::min(plan.starts.size(), first + batchSize);
+    bool         needed = false;
+    for (size_t i = first; i < last && !needed; ++i)
+    {
+      needed = touches(plan.starts[i]);
+    }
+    if (!needed)
+    {
+      continue;
+    }
+    plan.batches.push_back(first);
+    for (size_t i = first; i < last; ++i)
+    {
+      for (int d = 0; d < 3; ++d)
+      {
+        low[d] = std::min(low[d], std::max<int64_t>(0, plan.starts[i][d]));
+        high[d] = std::max(high[d], std::min(imageSize[d], plan.starts[i][d] + plan.patch[d]));
+      }
+    }
+  }
+  if (!plan.batches.empty())
+  {
+    for (int d = 0; d < 3; ++d)
+    {
+      plan.inputBox.start[d] = low[d];
+      plan.inputBox.size[d] = high[d] - low[d];
+    }
+  }
+  return plan;
+}
+
+VoxelBox
+SlidingWindowInferer::InputBoxFor(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const
+{
+  return MakePlan(imageSize, region).inputBox;
+}
+
 at::Tensor
 SlidingWindowInferer::Run(const at::Tensor & image, SegmentationModel & model, const ProgressCallback & progress) const
 {
@@ -176,87 +274,152 @@ SlidingWindowInferer::Run(const at::Tensor & image, SegmentationModel & model, c
   {
     throw std::invalid_argument("sliding window input must be [C, Z, Y, X], got " + c10::str(image.sizes()));
   }
+  VoxelBox whole;
+  whole.size = { { image.size(1), image.size(2), image.size(3) } };
+  at::Tensor result; // [K, Z, Y, X], allocated once K is known
+  RunRegion(
+    image, whole, whole.size, whole, model,
+    [&](int64_t z, const at::Tensor & slice) {
+      if (!result.defined())
+      {
+        result = at::empty({ slice.size(0), whole.size[0], whole.size[1], whole.size[2] }, at::kFloat);
+      }
+      result.select(1, z).copy_(slice);
+    },
+    progress);
+  return result;
+}
+
+void
+SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & inputBox,
+                                const std::array<int64_t, 3> & imageSize, const VoxelBox & region,
+                                SegmentationModel & model, const SliceCallback & sink,
+                                const ProgressCallback & progress) const
+{
+  using at::indexing::Slice;
+  if (input.dim() != 4 || input.size(1) != inputBox.size[0] || input.size(2) != inputBox.size[1] ||
+      input.size(3) != inputBox.size[2])
+  {
+    throw std::invalid_argument("sliding window input must be [C, Z, Y, X] of its box, got " + c10::str(input.sizes()));
+  }
+  const Plan plan = MakePlan(imageSize, region);
+  if (!inputBox.Contains(plan.inputBox))
+  {
+    throw std::invalid_argument("the sliding window input does not hold every voxel the region's patches read");
+  }
   c10::InferenceMode guard;
-  const std::array<int64_t, 3> patch{ { m_Settings.patchSize[2], m_Settings.patchSize[1], m_Settings.patchSize[0] } };
-  const std::array<int64_t, 3> size{ { image.size(1), image.size(2), image.size(3) } };
-
-  // Pad (centred) any axis smaller than the patch.
-  std::array<int64_t, 3> before{}, padded{};
-  std::vector<int64_t>   padSpec; // at::constant_pad_nd: last dim first, (before, after) pairs
-  for (int d = 2; d >= 0; --d)
-  {
-    const int64_t missing = std::max<int64_t>(0, patch[d] - size[d]);
-    before[d] = missing / 2;
-    padded[d] = size[d] + missing;
-    padSpec.push_back(before[d]);
-    padSpec.push_back(missing - before[d]);
-  }
-  // Only volumes smaller than a patch are copied (padded); others are used as they are.
-  const bool       needsPadding = std::any_of(padSpec.begin(), padSpec.end(), [](int64_t p) { return p > 0; });
-  const at::Tensor floats = image.to(at::kFloat).contiguous();
-  const at::Tensor input = needsPadding ? at::constant_pad_nd(floats, padSpec, m_Settings.padValue) : floats;
-
-  std::array<std::vector<int64_t>, 3> positions;
-  for (int d = 0; d < 3; ++d)
-  {
-    positions[d] = ComputeWindowPositions(padded[d], patch[d], m_Settings.overlap);
-  }
-  std::vector<std::array<int64_t, 3>> starts;
-  for (const int64_t z : positions[0])
-    for (const int64_t y : positions[1])
-      for (const int64_t x : positions[2])
-        starts.push_back({ { z, y, x } });
-
+  const at::Tensor volume = input.to(at::kFloat).contiguous();
+  const auto &     patch = plan.patch;
   const at::Tensor weights = m_Settings.blend == BlendMode::Gaussian
                                ? ComputeGaussianImportanceMap(m_Settings.patchSize, m_Settings.sigmaScale)
                                : at::ones({ patch[0], patch[1], patch[2] }, at::kFloat);
-  at::Tensor accumulated; // [K, Zp, Yp, Xp], allocated once K is known
-  at::Tensor weightSum = at::zeros({ padded[0], padded[1], padded[2] }, at::kFloat);
 
-  const auto window = [&](const std::array<int64_t, 3> & s) {
-    return std::vector<at::indexing::TensorIndex>{ at::indexing::Slice(),
-                                                   at::indexing::Slice(s[0], s[0] + patch[0]),
-                                                   at::indexing::Slice(s[1], s[1] + patch[1]),
-                                                   at::indexing::Slice(s[2], s[2] + patch[2]) };
+  // One patch of the input: a view where the window lies inside the box, else a padded copy.
+  const auto extract = [&](const std::array<int64_t, 3> & s) {
+    bool                   inside = true;
+    std::array<int64_t, 3> from{}, to{};
+    for (int d = 0; d < 3; ++d)
+    {
+      inside = inside && s[d] >= inputBox.start[d] && s[d] + patch[d] <= inputBox.End(d);
+      from[d] = std::max<int64_t>(s[d], 0);
+      to[d] = std::min(s[d] + patch[d], imageSize[d]);
+    }
+    const auto boxSlice = [&](int d, int64_t a, int64_t b) {
+      return Slice(a - inputBox.start[d], b - inputBox.start[d]);
+    };
+    if (inside)
+    {
+      return volume.index({ Slice(), boxSlice(0, s[0], s[0] + patch[0]), boxSlice(1, s[1], s[1] + patch[1]),
+                            boxSlice(2, s[2], s[2] + patch[2]) });
+    }
+    at::Tensor padded = at::full({ volume.size(0), patch[0], patch[1], patch[2] }, m_Settings.padValue, at::kFloat);
+    padded
+      .index({ Slice(), Slice(from[0] - s[0], to[0] - s[0]), Slice(from[1] - s[1], to[1] - s[1]),
+               Slice(from[2] - s[2], to[2] - s[2]) })
+      .copy_(volume.index({ Slice(), boxSlice(0, from[0], to[0]), boxSlice(1, from[1], to[1]),
+                            boxSlice(2, from[2], to[2]) }));
+    return padded;
+  };
+
+  // Blended scores and weight sums of the z slices some patch has touched and that are not final yet.
+  struct SliceScores
+  {
+    at::Tensor scores;  // [K, region Y, region X]
+    at::Tensor weights; // [region Y, region X]
+  };
+  std::map<int64_t, SliceScores> open;
+  const auto                     finalizeBelow = [&](int64_t zLimit) {
+    while (!open.empty() && open.begin()->first < zLimit)
+    {
+      auto & [z, slice] = *open.begin();
+      slice.scores.div_(slice.weights.unsqueeze(0));
+      sink(z, slice.scores);
+      open.erase(open.begin());
+    }
   };
 
   const auto batchSize = static_cast<size_t>(m_Settings.batchSize);
-  for (size_t first = 0; first < starts.size(); first += batchSize)
+  int64_t    classes = 0;
+  for (size_t b = 0; b < plan.batches.size(); ++b)
   {
-    const size_t            last = std::min(starts.size(), first + batchSize);
+    const size_t            first = plan.batches[b];
+    const size_t            last = std::min(plan.starts.size(), first + batchSize);
     std::vector<at::Tensor> patches;
     for (size_t i = first; i < last; ++i)
     {
-      patches.push_back(input.index(window(starts[i])));
+      patches.push_back(extract(plan.starts[i]));
     }
     const at::Tensor probabilities = PredictBatch(at::stack(patches), model); // [B, K, pz, py, px]
-    if (!accumulated.defined())
+    if (classes == 0)
     {
-      accumulated = at::zeros({ probabilities.size(1), padded[0], padded[1], padded[2] }, at::kFloat);
+      classes = probabilities.size(1);
     }
-    else if (probabilities.size(1) != accumulated.size(0))
+    else if (probabilities.size(1) != classes)
     {
       throw std::runtime_error("the model changed its number of classes between patches");
     }
     for (size_t i = first; i < last; ++i)
     {
-      const auto region = window(starts[i]);
-      accumulated.index(region).add_(probabilities[static_cast<int64_t>(i - first)] * weights);
-      weightSum.index({ region[1], region[2], region[3] }).add_(weights);
+      const auto &           s = plan.starts[i];
+      std::array<int64_t, 3> from{}, to{};
+      bool                   touches = true;
+      for (int d = 0; d < 3; ++d)
+      {
+        from[d] = std::max(s[d], region.start[d]);
+        to[d] = std::min(s[d] + patch[d], region.End(d));
+        touches = touches && from[d] < to[d];
+      }
+      if (!touches)
+      {
+        continue; // run only because its batch mate touches the region
+      }
+      const at::Tensor p = probabilities[static_cast<int64_t>(i - first)];
+      const Slice      inY(from[1] - s[1], to[1] - s[1]), inX(from[2] - s[2], to[2] - s[2]);
+      const Slice      outY(from[1] - region.start[1], to[1] - region.start[1]);
+      const Slice      outX(from[2] - region.start[2], to[2] - region.start[2]);
+      for (int64_t z = from[0]; z < to[0]; ++z)
+      {
+        auto found = open.find(z);
+        if (found == open.end())
+        {
+          found = open
+                    .emplace(z, SliceScores{ at::zeros({ classes, region.size[1], region.size[2] }, at::kFloat),
+                                             at::zeros({ region.size[1], region.size[2] }, at::kFloat) })
+                    .first;
+        }
+        const at::Tensor w = weights.index({ z - s[0], inY, inX });
+        found->second.scores.index({ Slice(), outY, outX }).add_(p.index({ Slice(), z - s[0], inY, inX }) * w);
+        found->second.weights.index({ outY, outX }).add_(w);
+      }
     }
+    // Later batches start at or after the next batch's first z: every slice before it is final.
+    finalizeBelow(b + 1 < plan.batches.size() ? plan.starts[plan.batches[b + 1]][0]
+                                              : std::numeric_limits<int64_t>::max());
     if (progress)
     {
-      progress(static_cast<double>(last) / static_cast<double>(starts.size()));
+      progress(static_cast<double>(b + 1) / static_cast<double>(plan.batches.size()));
     }
   }
-  accumulated.div_(weightSum.unsqueeze(0));
-  weightSum = at::Tensor();
-  return accumulated
-    .index({ at::indexing::Slice(),
-             at::indexing::Slice(before[0], before[0] + size[0]),
-             at::indexing::Slice(before[1], before[1] + size[1]),
-             at::indexing::Slice(before[2], before[2] + size[2]) })
-    .contiguous();
 }
 
 } // namespace medseg

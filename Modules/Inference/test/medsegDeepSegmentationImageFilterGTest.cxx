@@ -8,6 +8,9 @@
 #include "itkCommand.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
+#include "itkStreamingImageFilter.h"
+
+#include <set>
 
 #include <cmath>
 
@@ -176,5 +179,127 @@ TEST(DeepSegmentationImageFilter, RefusesToRunWithoutAModel)
   test::Geometry g;
   auto           filter = DeepSegmentationImageFilter<>::New();
   filter->SetInput(test::MakeImage(g, [](long, long, long) { return 0.0f; }));
+  EXPECT_THROW(filter->Update(), itk::ExceptionObject);
+}
+
+namespace
+{
+/** Labels (and probabilities) of `filter` pulled through itk::StreamingImageFilter in `divisions`. */
+template <typename TFilter>
+std::pair<std::vector<unsigned char>, std::vector<float>>
+StreamedOutputs(TFilter * filter, unsigned int divisions)
+{
+  auto labels = itk::StreamingImageFilter<itk::Image<unsigned char, 3>, itk::Image<unsigned char, 3>>::New();
+  labels->SetInput(filter->GetLabelOutput());
+  labels->SetNumberOfStreamDivisions(divisions);
+  labels->Update();
+  auto probabilities = itk::StreamingImageFilter<ProbabilityImage3, ProbabilityImage3>::New();
+  probabilities->SetInput(filter->GetProbabilityOutput());
+  probabilities->SetNumberOfStreamDivisions(divisions);
+  probabilities->Update();
+  const auto * l = labels->GetOutput()->GetBufferPointer();
+  const auto * p = probabilities->GetOutput()->GetBufferPointer();
+  const size_t n = labels->GetOutput()->GetBufferedRegion().GetNumberOfPixels();
+  return { std::vector<unsigned char>(l, l + n),
+           std::vector<float>(p, p + n * probabilities->GetOutput()->GetNumberOfComponentsPerPixel()) };
+}
+} // namespace
+
+TEST(DeepSegmentationImageFilter, StreamingIsBitIdenticalForAnyNumberOfDivisions)
+{
+  // Two channels, z-scored with statistics computed beforehand (chunk-wise), a random
+  // convolutional model with 3 classes, batches of 2: every split of the output must give the
+  // very same bits as the unsplit run, while each chunk reads only part of the input.
+  test::Geometry g;
+  g.size = { 13, 11, 29 };
+  g.spacing = { 0.9, 1.1, 1.3 };
+  const auto t1 = test::MakeImage(g, [](long x, long y, long z) {
+    return static_cast<float>(100.0 * std::sin(0.7 * x) * std::cos(0.4 * y + 0.3 * z) + 3.0 * z);
+  });
+  const auto t2 = test::MakeImage(g, [](long x, long y, long z) { return static_cast<float>((x * 7 + y * 3 + z) % 17); });
+  const auto model = std::make_shared<TorchScriptModel>(test::MakeConvolutionModule(3, 11, 2), "two-channel",
+                                             TorchScriptModelOptions{ "cpu", true, 2, 3 });
+
+  std::vector<IntensityMapping> mappings;
+  for (const auto & image : { t1, t2 })
+  {
+    IntensityStatistics statistics;
+    const size_t        slice = 13 * 11;
+    for (size_t z = 0; z < 29; ++z)
+    {
+      statistics.Add(image->GetBufferPointer() + z * slice, slice);
+    }
+    mappings.push_back(statistics.Finish(NormalizationSpec::Parse("zscore")));
+  }
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 8, 8, 6 } };
+  settings.overlap = 0.5;
+  settings.batchSize = 2;
+
+  using Filter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned char, 3>>;
+  const auto make = [&](bool withMappings) {
+    auto filter = Filter::New();
+    filter->SetInput(0, t1);
+    filter->SetInput(1, t2);
+    filter->SetModel(model);
+    filter->SetSlidingWindowSettings(settings);
+    filter->SetNormalization(NormalizationSpec::Parse("zscore"));
+    if (withMappings)
+    {
+      filter->SetIntensityMappings(mappings);
+    }
+    filter->ProduceProbabilitiesOn();
+    return filter;
+  };
+  auto whole = make(false);
+  whole->Update();
+  const auto * wl = whole->GetLabelOutput()->GetBufferPointer();
+  const auto * wp = whole->GetProbabilityOutput()->GetBufferPointer();
+  const size_t n = g.size[0] * g.size[1] * g.size[2];
+  const std::vector<unsigned char> labels(wl, wl + n);
+  const std::vector<float>         probabilities(wp, wp + 3 * n);
+  ASSERT_EQ(whole->GetNumberOfClasses(), 3u);
+  std::set<unsigned char> seen(labels.begin(), labels.end());
+  ASSERT_GE(seen.size(), 2u) << "the fixture should produce more than one label";
+
+  for (const unsigned int divisions : { 2u, 3u, 5u, 29u })
+  {
+    for (const bool withMappings : { true, false })
+    {
+      auto       streamed = make(withMappings);
+      const auto [l, p] = StreamedOutputs(streamed.GetPointer(), divisions);
+      EXPECT_EQ(l, labels) << divisions << " divisions, mappings " << withMappings;
+      EXPECT_EQ(p, probabilities) << divisions << " divisions, mappings " << withMappings;
+      const auto inputRegion = t1->GetRequestedRegion();
+      if (withMappings)
+      {
+        // Streaming for real: the last chunk asked for part of the input only.
+        EXPECT_LT(inputRegion.GetSize(2), g.size[2]) << divisions << " divisions";
+      }
+      else
+      {
+        // z-score without given statistics needs the whole input, every time.
+        EXPECT_EQ(inputRegion, t1->GetLargestPossibleRegion());
+      }
+    }
+  }
+}
+
+TEST(DeepSegmentationImageFilter, WritesTheGivenLabelValues)
+{
+  test::Geometry g;
+  g.size = { 9, 8, 7 };
+  auto filter = DeepSegmentationImageFilter<>::New();
+  filter->SetInput(test::MakeBallPhantom(g, { 4, 4, 3 }, 3));
+  filter->SetModel(Wrap(test::MakeThresholdModule(50.0)));
+  SlidingWindowSettings s;
+  s.patchSize = { { 8, 8, 8 } };
+  filter->SetSlidingWindowSettings(s);
+  filter->SetNormalization(NormalizationSpec::Parse("none"));
+  filter->SetLabelValues({ 3, 200 });
+  filter->Update();
+  EXPECT_EQ(filter->GetOutput()->GetPixel({ { 4, 4, 3 } }), 200);
+  EXPECT_EQ(filter->GetOutput()->GetPixel({ { 0, 0, 0 } }), 3);
+  filter->SetLabelValues({ 1, 2, 3 });
   EXPECT_THROW(filter->Update(), itk::ExceptionObject);
 }

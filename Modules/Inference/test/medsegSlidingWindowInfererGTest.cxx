@@ -43,7 +43,130 @@ public:
   int                  calls{ 0 };
   std::vector<int64_t> batchSizes;
 };
+
+/** Its logits depend on the whole batch (through the batch mean), as a network's floating-point
+ * results may depend on the batch size: only identical batches give identical results. */
+class BatchMixingModel : public SegmentationModel
+{
+public:
+  at::Tensor
+  Forward(const at::Tensor & batch) override
+  {
+    const at::Tensor x = batch.sum(1, true);
+    return at::cat({ at::zeros_like(x), x + 0.3 * batch.mean() }, 1);
+  }
+  c10::Device
+  GetDevice() const override
+  {
+    return c10::kCPU;
+  }
+  std::string
+  GetDescription() const override
+  {
+    return "batch-mixing";
+  }
+};
+
+/** RunRegion over `region`, assembled into [K, region Z, Y, X]. */
+at::Tensor
+RunOnRegion(const SlidingWindowInferer & inferer, const at::Tensor & image, const VoxelBox & region,
+            SegmentationModel & model, std::vector<int64_t> * order = nullptr)
+{
+  using at::indexing::Slice;
+  const std::array<int64_t, 3> size{ { image.size(1), image.size(2), image.size(3) } };
+  const VoxelBox               box = inferer.InputBoxFor(size, region);
+  const at::Tensor             input = image.index(
+    { Slice(), Slice(box.start[0], box.End(0)), Slice(box.start[1], box.End(1)), Slice(box.start[2], box.End(2)) });
+  std::vector<at::Tensor> slices;
+  inferer.RunRegion(input, box, size, region, model, [&](int64_t z, const at::Tensor & slice) {
+    if (order)
+      order->push_back(z);
+    slices.push_back(slice.clone());
+  });
+  return at::stack(slices, 1);
+}
 } // namespace
+
+TEST(SlidingWindow, RegionsAreBitIdenticalToTheWholeVolume)
+{
+  BatchMixingModel      model;
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 6, 4, 5 } }; // x, y, z
+  settings.overlap = 0.5;
+  settings.batchSize = 3;
+  const SlidingWindowInferer inferer(settings);
+  for (const auto & shape : { std::array<int64_t, 3>{ { 23, 9, 11 } }, std::array<int64_t, 3>{ { 3, 2, 4 } } })
+  {
+    const at::Tensor image = at::randn({ 1, shape[0], shape[1], shape[2] });
+    const at::Tensor whole = inferer.Run(image, model);
+    for (const int64_t divisions : std::vector<int64_t>{ 1, 2, 3, 7, shape[0] })
+    {
+      std::vector<at::Tensor> parts;
+      for (int64_t i = 0; i < divisions; ++i)
+      {
+        const int64_t z0 = shape[0] * i / divisions, z1 = shape[0] * (i + 1) / divisions;
+        if (z1 > z0)
+        {
+          VoxelBox region;
+          region.start = { { z0, 0, 0 } };
+          region.size = { { z1 - z0, shape[1], shape[2] } };
+          parts.push_back(RunOnRegion(inferer, image, region, model));
+        }
+      }
+      EXPECT_TRUE(at::equal(at::cat(parts, 1), whole)) << shape[0] << " slices in " << divisions << " divisions";
+    }
+    // An interior box too, and the input it needs is smaller than the image.
+    VoxelBox region;
+    region.start = { { shape[0] / 3, shape[1] / 3, shape[2] / 2 } };
+    region.size = { { std::max<int64_t>(1, shape[0] / 3), std::max<int64_t>(1, shape[1] / 2), 1 } };
+    const at::Tensor part = RunOnRegion(inferer, image, region, model);
+    using at::indexing::Slice;
+    EXPECT_TRUE(at::equal(part, whole.index({ Slice(), Slice(region.start[0], region.End(0)),
+                                              Slice(region.start[1], region.End(1)),
+                                              Slice(region.start[2], region.End(2)) })));
+  }
+  // The batches a region needs are whole batches of the volume-wide patch list.
+  const std::array<int64_t, 3> size{ { 40, 4, 5 } };
+  VoxelBox                     top;
+  top.size = { { 1, 4, 5 } };
+  EXPECT_EQ(inferer.InputBoxFor(size, top).size[0], 4 + 5); // batch of 3 patches: z starts 0, 2, 4
+}
+
+TEST(SlidingWindow, FinalizesEverySliceAsSoonAsNoLaterPatchTouchesIt)
+{
+  CountingModel         model;
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 4, 4, 8 } }; // z patch 8, step 4
+  settings.overlap = 0.5;
+  settings.batchSize = 1;
+  const int64_t              Z = 40;
+  const SlidingWindowInferer inferer(settings);
+  const at::Tensor           image = at::randn({ 1, Z, 8, 4 });
+  const auto                 zStarts = ComputeWindowPositions(Z, 8, 0.5);
+  const size_t               perRow = ComputeWindowPositions(8, 4, 0.5).size(); // y positions, x has 1
+  std::vector<int64_t>       delivered;
+  size_t                     batch = 0;
+  int64_t                    mostOpen = 0;
+  VoxelBox                   whole;
+  whole.size = { { Z, 8, 4 } };
+  inferer.RunRegion(
+    image, whole, whole.size, whole, model, [&](int64_t z, const at::Tensor &) { delivered.push_back(z); },
+    [&](double) {
+      ++batch;
+      const size_t  row = (batch - 1) / perRow;
+      const int64_t touched = zStarts[row] + 8;
+      const int64_t next = batch / perRow < zStarts.size() ? zStarts[batch / perRow] : Z;
+      // Everything below the next patch's first slice has been handed over, nothing more.
+      EXPECT_EQ(static_cast<int64_t>(delivered.size()), next) << "after batch " << batch;
+      mostOpen = std::max(mostOpen, touched - static_cast<int64_t>(delivered.size()));
+    });
+  ASSERT_EQ(static_cast<int64_t>(delivered.size()), Z);
+  for (int64_t z = 0; z < Z; ++z)
+  {
+    EXPECT_EQ(delivered[static_cast<size_t>(z)], z);
+  }
+  EXPECT_LE(mostOpen, 8); // never more than one patch depth of open slices
+}
 
 TEST(SlidingWindow, PositionsStartAtZeroEndFlushAndCoverEveryVoxel)
 {
