@@ -6,6 +6,7 @@
 #include "medsegError.h"
 #include "medsegLabelTable.h"
 #include "medsegImageFileIO.h"
+#include "medsegMixedPrecisionModel.h"
 #include "medsegModelPackage.h"
 #include "medsegModelSpace.h"
 #include "medsegGeometry.h"
@@ -93,6 +94,15 @@ SegmentCommandLine()
             false, false, false, "Mirror axes", "Sliding window" })
     .Add(P{ "threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).", "0", {}, false, false,
             false, "Threads", "Runtime" })
+    .Add(P{ "precision", K::Enumeration,
+            "Arithmetic of the network: fp32, or bf16 (bfloat16 weights and activations; fast only on CPUs\n"
+            "      with AMX or GPUs; see Documentation/benchmarks.md for speed and Dice).",
+            "fp32", { "fp32", "bf16" }, false, false, false, "Precision", "Runtime" })
+    .Add(P{ "stream-divisions", K::Integer,
+            "Segment in this many slabs along z (ITK streaming) to bound memory: the input is read slab by\n"
+            "      slab (uncompressed .mha/.mhd/.nrrd/.nii on the model's grid; model packages only). The labels\n"
+            "      are identical to an unstreamed run. 0: off.",
+            "0", {}, false, false, false, "Stream divisions", "Runtime" })
     .Add(P{ "device", K::Enumeration, "Where the model runs: auto picks CUDA when LibTorch has it, else the CPU.",
             "auto", { "auto", "cpu", "cuda" }, false, false, false, "Device", "Runtime" })
     .Add(P{ "no-optimize", K::Flag, "Skip torch::jit::freeze + optimize_for_inference.", "", {}, false, false, false,
@@ -271,6 +281,12 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     throw UsageError("--threads must be >= 0");
   }
+  const long streamDivisions = args.GetInteger("stream-divisions");
+  if (streamDivisions < 0 || streamDivisions > 65536)
+  {
+    throw UsageError("--stream-divisions must be between 0 (off) and 65536");
+  }
+  const bool streaming = streamDivisions > 0;
   std::string postprocess = args.Get("postprocess") == "none" ? std::string() : args.Get("postprocess");
   if (!postprocess.empty())
   {
@@ -324,10 +340,23 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
 #endif
 
+  if (streaming)
+  {
+    if (!probabilities.empty() || !screenshot.empty())
+      throw UsageError("--stream-divisions writes the label map only (and meshes); drop --probabilities/--screenshot");
+    if (!IsModelPackage(args.Get("model")))
+      throw UsageError("--stream-divisions needs a model package (its labels and normalization are known up front)");
+  }
+
   SetTorchThreads(static_cast<int>(threads));
   TorchScriptModelOptions modelOptions;
   modelOptions.device = args.Get("device");
   modelOptions.optimize = !args.Flag("no-optimize");
+  const Precision precision = ParsePrecision(args.Get("precision"));
+  if (precision != Precision::FP32)
+  {
+    modelOptions.optimize = false; // a frozen, optimized TorchScript graph ignores autocast
+  }
 
   const std::string                  modelPath = args.Get("model");
   const bool                         isPackage = IsModelPackage(modelPath);
@@ -364,19 +393,26 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       throw UsageError("--patch-size: model '" + package->name + "' is 2D and needs size 1 along its slice axis " +
                        std::to_string(package->sliceAxis));
     }
-    model = CreatePackageModel(*package, modelOptions);
+    if (streaming && !postprocess.empty() && PostProcessingNeedsIntensity(postprocess))
+    {
+      throw UsageError("post-processing '" + postprocess +
+                       "' needs the intensity image in memory; with --stream-divisions use steps without it "
+                       "(or --postprocess none)");
+    }
+    model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
   }
   else
   {
     window = WindowSettings(args, SlidingWindowSettings{}, false);
     modelOptions.inputChannels = static_cast<int64_t>(inputs.size());
-    model = TorchScriptModel::Load(modelPath, modelOptions);
+    model = WithPrecision(TorchScriptModel::Load(modelPath, modelOptions), precision);
   }
 
-  std::vector<FloatImage3::Pointer> images;
+  std::vector<FloatImage3::Pointer> images; // stay unread when streaming
   for (const auto & input : inputs)
   {
-    images.push_back(ReadScalarImage(input));
+    if (!streaming)
+      images.push_back(ReadScalarImage(input));
   }
 
   ProgressLine               progress("segment", !quiet && ProgressLine::IsTerminal());
@@ -400,8 +436,10 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       PackageSegmenter segmenter(*package, model);
       segmenter.WindowSettings() = window;
       segmenter.WindowSettings().sliceAxis = package->sliceAxis;
+      const auto                report = [&progress](double f) { progress.Update(f); };
       const PackageSegmentation result =
-        segmenter.Run(images, wantProbabilities, [&progress](double f) { progress.Update(f); });
+        streaming ? segmenter.RunStreamed(inputs, static_cast<unsigned int>(streamDivisions), report)
+                  : segmenter.Run(images, wantProbabilities, report);
       labels = result.labels;
       classes = result.classes;
       classProbabilities = result.probabilities;
@@ -454,7 +492,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     ProbabilityImage3::Pointer byLabel =
       refineWithProbabilities ? ProbabilitiesByLabelValue(classProbabilities, labelOfClass) : nullptr;
-    labels = ApplyPostProcessing(labels, postprocess, images.front(), byLabel);
+    labels = ApplyPostProcessing(labels, postprocess, streaming ? nullptr : images.front().GetPointer(), byLabel);
   }
 
   // Every output is complete on its own (atomic writes); the label map is written last, and if
@@ -497,7 +535,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     ++counts[labels->GetBufferPointer()[i]];
   }
-  const auto   spacing = images.front()->GetSpacing();
+  const auto   spacing = labels->GetSpacing();
   const double voxelMl = spacing[0] * spacing[1] * spacing[2] / 1000.0;
   if (returned != nullptr)
   {
