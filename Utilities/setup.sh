@@ -15,6 +15,7 @@ packages=(
   xvfb xauth
   mricron-data
   libxml2-utils
+  python3-torch
 )
 
 missing=()
