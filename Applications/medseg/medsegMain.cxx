@@ -1,5 +1,6 @@
 // medseg: the command-line front end. Each subcommand lives in its own file and is listed here.
 #include "medsegCommands.h"
+#include "medsegTorchRuntime.h"
 #include "medsegError.h"
 #include "medsegToolMain.h"
 #include "medsegVersion.h"
@@ -59,6 +60,7 @@ main(int argc, char * argv[])
     std::cout << "medseg " << MEDSEG_VERSION << '\n';
     return medseg::ExitSuccess;
   }
+  medseg::KeepFreedMemoryForReuse(); // large tensors: reuse freed memory, no page faults per layer
   for (const auto & c : commands)
   {
     if (name == c.name)

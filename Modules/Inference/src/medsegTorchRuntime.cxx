@@ -4,7 +4,13 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+
+#if defined(__GLIBC__)
+#  include <malloc.h>
+#endif
 
 namespace medseg
 {
@@ -45,6 +51,22 @@ SetTorchThreads(int threads)
   {
     at::set_num_threads(threads);
   }
+}
+
+bool
+KeepFreedMemoryForReuse()
+{
+  const char * opt_out = std::getenv("MEDSEG_MALLOC_DEFAULTS");
+  if (opt_out != nullptr && std::strcmp(opt_out, "1") == 0)
+  {
+    return false;
+  }
+#if defined(__GLIBC__)
+  return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 2147483647) == 1 &&
+         mallopt(M_TOP_PAD, 1 << 30) == 1;
+#else
+  return false;
+#endif
 }
 
 std::string
