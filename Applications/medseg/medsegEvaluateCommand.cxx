@@ -77,7 +77,7 @@ IsLabelMapFile(const fs::path & p)
   {
     return false;
   }
-  for (const char * ext : { ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd" })
+  for (const char * ext : { ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".png", ".tif", ".tiff" })
   {
     const std::string e(ext);
     if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
@@ -130,7 +130,7 @@ MatchPairs(const std::string & reference, const std::string & prediction)
   }
   if (pairs.empty())
   {
-    throw InputError(reference, "holds no label maps (.nii, .nii.gz, .nrrd, .mha, .mhd)");
+    throw InputError(reference, "holds no label maps (.nii, .nii.gz, .nrrd, .mha, .mhd, .png, .tif, .tiff)");
   }
   std::sort(pairs.begin(), pairs.end(), [](const Pair & a, const Pair & b) { return a.name < b.name; });
   return pairs;

@@ -5,10 +5,8 @@
 #include "medsegError.h"
 #include "medsegGeometry.h"
 #include "medsegImageFileIO.h"
-#include "medsegPixelTypeDispatch.h"
 #include "medsegPostProcessingPipeline.h"
 
-#include "itkCastImageFilter.h"
 #include "itkMinimumMaximumImageCalculator.h"
 
 #include <filesystem>
@@ -34,8 +32,9 @@ PostprocessCommandLine()
                  "refine-edges:band=WIDTH (needs --image). Lengths in mm, volumes in mm3 or mL; see "
                  "Documentation/postprocessing.md.");
   cl.Add(P{ "input", K::InputLabelMap, "Label map to post-process.", "", {}, true, false, false, "Input", "Input/output" })
-    .Add(P{ "output", K::OutputLabelMap, "Label map to write (.nii.gz, .nii, .nrrd or .mha).", "", {}, true, false,
-            false, "Output", "Input/output" })
+    .Add(P{ "output", K::OutputLabelMap,
+            "Label map to write (.nii.gz, .nii, .nrrd or .mha; .png or .tif for a 2D image of one slice).", "", {},
+            true, false, false, "Output", "Input/output" })
     .Add(P{ "postprocess", K::String,
             "Steps, e.g. \"largest-component;islands:min=100mm3;fill-holes;smooth:1mm;refine-edges:band=2mm\".", "",
             {}, true, false, false, "Post-processing", "Post-processing" })
@@ -83,9 +82,10 @@ RunPostprocess(const ParsedArguments & args, ReturnParameters * returned)
   {
     throw InputError(output, "is an input file; refusing to overwrite it");
   }
-  CheckOutputPath(output, args.Flag("overwrite"));
+  CheckLabelOutputPath(output, args.Flag("overwrite"));
 
   const auto             labels = ReadLabelImage(input);
+  CheckLabelMapFitsFormat(output, labels->GetLargestPossibleRegion(), 0);
   FloatImage3::Pointer intensity;
   if (!imagePath.empty())
   {
@@ -102,13 +102,7 @@ RunPostprocess(const ParsedArguments & args, ReturnParameters * returned)
   auto range = itk::MinimumMaximumImageCalculator<LabelImage3>::New();
   range->SetImage(result);
   range->ComputeMaximum();
-  DispatchLabelPixelType(range->GetMaximum(), [&](auto tag) {
-    using OutputImage = itk::Image<typename decltype(tag)::type, 3>;
-    auto cast = itk::CastImageFilter<LabelImage3, OutputImage>::New();
-    cast->SetInput(result);
-    cast->Update();
-    WriteImageFile(cast->GetOutput(), output);
-  });
+  WriteLabelMapFile(result, output, range->GetMaximum());
   if (returned != nullptr)
   {
     returned->emplace_back("maximumLabel", std::to_string(range->GetMaximum()));

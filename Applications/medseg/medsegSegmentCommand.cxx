@@ -11,14 +11,11 @@
 #include "medsegModelSpace.h"
 #include "medsegGeometry.h"
 #include "medsegPackageSegmenter.h"
-#include "medsegPixelTypeDispatch.h"
 #include "medsegPluginRegistry.h"
 #include "medsegPostProcessingPipeline.h"
 #include "medsegProgressLine.h"
 #include "medsegTorchRuntime.h"
 #include "medsegTorchScriptModel.h"
-
-#include "itkCastImageFilter.h"
 
 #ifdef MEDSEG_WITH_VISUALIZATION
 #  include "medsegLabelSurface.h"
@@ -55,11 +52,13 @@ SegmentCommandLine()
   cl.Add(P{ "model", K::InputFile, "Model package (folder, model.json, .medseg) or TorchScript file (.pt).", "", {},
             true, false, false, "Model", "Input/output" })
     .Add(P{ "input", K::InputImage,
-            "Image to segment: NIfTI, NRRD, MetaImage, or a folder holding one DICOM series. Repeat it for\n"
-            "      models with several channels, in the order model.json names them.",
+            "Image to segment: NIfTI, NRRD, MetaImage, a folder holding one DICOM series, or a 2D PNG, JPEG or\n"
+            "      TIFF (an RGB image gives three channels: R, G, B). Repeat it for models with several channels,\n"
+            "      in the order model.json names them.",
             "", {}, true, true, false, "Input volume", "Input/output" })
-    .Add(P{ "output", K::OutputLabelMap, "Label map to write (.nii.gz, .nii, .nrrd or .mha).", "", {}, true, false,
-            false, "Output label map", "Input/output" })
+    .Add(P{ "output", K::OutputLabelMap,
+            "Label map to write (.nii.gz, .nii, .nrrd or .mha; .png or .tif for a 2D image of one slice).", "", {},
+            true, false, false, "Output label map", "Input/output" })
     .Add(P{ "probabilities", K::OutputImage, "Also write the class probabilities (one component per class).", "", {},
             false, false, false, "Output probabilities", "Input/output" })
     .Add(P{ "overwrite", K::Flag, "Replace output files that already exist.", "", {}, false, false, false, "Overwrite",
@@ -238,17 +237,15 @@ ProbabilitiesByLabelValue(const ProbabilityImage3 * classes, const std::vector<u
   return out;
 }
 
-template <typename TLabelImage>
-void
-WriteSmallestLabelType(const TLabelImage * labels, unsigned long maxLabel, const std::string & path)
+/** "model 'NAME' takes N input(s) (A, B)": the package's channels, for count mismatches. */
+std::string
+DescribePackageChannels(const ModelPackage & package)
 {
-  DispatchLabelPixelType(std::max(maxLabel, 1ul), [&](auto tag) {
-    using LabelImage = itk::Image<typename decltype(tag)::type, 3>;
-    auto cast = itk::CastImageFilter<TLabelImage, LabelImage>::New();
-    cast->SetInput(labels);
-    cast->Update();
-    WriteImageFile(cast->GetOutput(), path);
-  });
+  std::string names;
+  for (const auto & c : package.channels)
+    names += (names.empty() ? "" : ", ") + c.name;
+  return "model '" + package.name + "' takes " + std::to_string(package.channels.size()) + " input(s) (" + names +
+         ")";
 }
 
 
@@ -308,7 +305,9 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       if (IsSameFile(out, input))
         throw InputError(out, "is an input image; refusing to overwrite it");
     }
-    if (out != screenshot)
+    if (out == output)
+      CheckLabelOutputPath(out, overwrite);
+    else if (out != screenshot)
       CheckOutputPath(out, overwrite);
   }
   if (!probabilities.empty() && IsSameFile(output, probabilities))
@@ -346,6 +345,9 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       throw UsageError("--stream-divisions writes the label map only (and meshes); drop --probabilities/--screenshot");
     if (!IsModelPackage(args.Get("model")))
       throw UsageError("--stream-divisions needs a model package (its labels and normalization are known up front)");
+    const std::string extension = std::filesystem::path(output).extension().string();
+    if (extension == ".png" || extension == ".tif" || extension == ".tiff")
+      throw UsageError("--stream-divisions writes 3D label volumes (.nii.gz, .nii, .nrrd, .mha), not " + extension);
   }
 
   SetTorchThreads(static_cast<int>(threads));
@@ -366,13 +368,10 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   if (isPackage)
   {
     package = ModelPackage::Load(modelPath); // validated, weights hash checked
-    if (inputs.size() != package->channels.size())
+    // Every --input gives at least one channel (an RGB image three), so too many are known now.
+    if (inputs.size() > package->channels.size())
     {
-      std::string names;
-      for (const auto & c : package->channels)
-        names += (names.empty() ? "" : ", ") + c.name;
-      throw UsageError("model '" + package->name + "' takes " + std::to_string(package->channels.size()) +
-                       " input(s) (" + names + "), " + std::to_string(inputs.size()) + " --input given");
+      throw UsageError(DescribePackageChannels(*package) + ", " + std::to_string(inputs.size()) + " --input given");
     }
     window = WindowSettings(args, package->window, true, package->tta);
     // The package's default post-processing, unless the command line says otherwise ("none": off).
@@ -399,20 +398,53 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
                        "' needs the intensity image in memory; with --stream-divisions use steps without it "
                        "(or --postprocess none)");
     }
-    model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
+    if (streaming && inputs.size() != package->channels.size())
+    {
+      throw UsageError(DescribePackageChannels(*package) + ", " + std::to_string(inputs.size()) + " --input given");
+    }
   }
   else
   {
     window = WindowSettings(args, SlidingWindowSettings{}, false);
-    modelOptions.inputChannels = static_cast<int64_t>(inputs.size());
-    model = WithPrecision(TorchScriptModel::Load(modelPath, modelOptions), precision);
   }
 
-  std::vector<FloatImage3::Pointer> images; // stay unread when streaming
-  for (const auto & input : inputs)
+  // The channels, in order: one per grey image or volume, three (R, G, B) per RGB image.
+  // Streaming reads nothing here: PackageSegmenter::RunStreamed reads the files slab by slab.
+  std::vector<FloatImage3::Pointer> images;
+  std::string                       rgbInput; // the first input that gives more than one channel
+  for (const auto & input : streaming ? std::vector<std::string>{} : inputs)
   {
-    if (!streaming)
-      images.push_back(ReadScalarImage(input));
+    const std::vector<FloatImage3::Pointer> channels = ReadChannelImages(input);
+    if (channels.size() > 1 && rgbInput.empty())
+      rgbInput = input;
+    images.insert(images.end(), channels.begin(), channels.end());
+  }
+  if (!streaming && package && images.size() != package->channels.size())
+  {
+    if (rgbInput.empty())
+      throw UsageError(DescribePackageChannels(*package) + ", " + std::to_string(inputs.size()) + " --input given");
+    throw InputError(rgbInput, "is RGB and gives 3 channels (R, G, B); the --input files give " +
+                                 std::to_string(images.size()) + " channels in all, but " +
+                                 DescribePackageChannels(*package));
+  }
+  // A 2D label image holds one slice of labels that fit it: known before the model runs.
+  unsigned long packageMaxLabel = 0;
+  if (package)
+  {
+    for (const auto & l : package->labels)
+      packageMaxLabel = std::max<unsigned long>(packageMaxLabel, l.value);
+  }
+  if (!streaming)
+    CheckLabelMapFitsFormat(output, images.front()->GetLargestPossibleRegion(), packageMaxLabel);
+
+  if (package)
+  {
+    model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
+  }
+  else
+  {
+    modelOptions.inputChannels = static_cast<int64_t>(images.size());
+    model = WithPrecision(TorchScriptModel::Load(modelPath, modelOptions), precision);
   }
 
   ProgressLine               progress("segment", !quiet && ProgressLine::IsTerminal());
@@ -518,7 +550,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       written.push_back(screenshot);
     }
 #endif
-    WriteSmallestLabelType(labels.GetPointer(), maxLabel, output);
+    WriteLabelMapFile(labels.GetPointer(), output, maxLabel);
   }
   catch (...)
   {

@@ -91,6 +91,20 @@ def forward(self, x):
   return module;
 }
 
+torch::jit::Module
+MakeChannelComparisonModule(int64_t first, int64_t second, double steepness)
+{
+  auto module = NewModule("ChannelComparisonFixture");
+  module.register_buffer("steepness", torch::tensor({ static_cast<float>(steepness) }));
+  module.define(R"(
+def forward(self, x):
+    foreground = (torch.narrow(x, 1, )" + std::to_string(first) + R"(, 1) - torch.narrow(x, 1, )" +
+                std::to_string(second) + R"(, 1)) * self.steepness
+    return torch.cat([torch.zeros_like(foreground), foreground], 1)
+)");
+  return module;
+}
+
 void
 SaveModule(torch::jit::Module & module, const std::string & path)
 {

@@ -33,6 +33,11 @@ MakeNearestCentreModule(const std::vector<double> & centres);
 torch::jit::Module
 MakeConvolutionModule(int64_t classes, uint64_t seed = 7, int64_t inputChannels = 1);
 
+/** Two classes from two input channels, any spatial dimension ([N,C,D,H,W] or [N,C,H,W]):
+ * logits [0, steepness * (x[:, first] - x[:, second])], so label 1 where channel `first` is larger. */
+torch::jit::Module
+MakeChannelComparisonModule(int64_t first, int64_t second, double steepness = 10.0);
+
 /** Saves `module` to `path` (TorchScript zip). */
 void
 SaveModule(torch::jit::Module & module, const std::string & path);

@@ -6,6 +6,7 @@
 #include "itkImageFileReader.h"
 
 #include <string>
+#include <vector>
 
 namespace medseg
 {
@@ -32,6 +33,17 @@ ReadScalarImage(const std::string & path);
  * not checked: call ValidateVoxels on each part read. */
 itk::ImageFileReader<FloatImage3>::Pointer
 OpenStreamedImage(const std::string & path);
+
+/** \brief Reads an image as model input channels: one FloatImage3 per component, in file order.
+ *
+ * Scalar images (and DICOM folders) give one channel, read exactly as ReadScalarImage reads them.
+ * 2D images with three components per pixel (RGB PNG, JPEG or TIFF; palette PNGs expand to RGB)
+ * give three channels in the order R, G, B, each a one-slice volume with the file's geometry.
+ * Images with an alpha channel (grey + alpha, RGBA), any other number of components, and 3D volumes
+ * with more than one component per voxel are refused; so is everything ReadScalarImage refuses.
+ * Every refusal is InputError("<path>", "<problem>"). */
+std::vector<FloatImage3::Pointer>
+ReadChannelImages(const std::string & path);
 
 /** \brief Reads a label map: like ReadScalarImage, and every voxel must be a non-negative integer
  * that fits LabelImage3's pixel type. */
@@ -60,6 +72,32 @@ CheckOutputFile(const std::string & path, bool overwrite);
  * single-file extension, then CheckOutputFile. */
 void
 CheckOutputPath(const std::string & path, bool overwrite);
+
+/** True when `path` ends in .png, .tif or .tiff: the 2D formats a one-slice label map can be
+ * written as (lossless, 8 or 16 bits per pixel). */
+bool
+IsSliceLabelFormat(const std::string & path);
+
+/** \brief Checks, before any work is done, that a label map can be written at `path`: a 3D format
+ * (IsAtomicallyWritable) or a 2D one (IsSliceLabelFormat); JPEG is refused because it is lossy and
+ * would change label values. Then CheckOutputFile. */
+void
+CheckLabelOutputPath(const std::string & path, bool overwrite);
+
+/** \brief Checks that a label map on `region` whose values go up to `maxLabel` fits the format
+ * `path` names: a 2D format (IsSliceLabelFormat) needs one slice along z and labels up to 65535.
+ * Throws InputError naming `path`; 3D formats always pass. */
+void
+CheckLabelMapFitsFormat(const std::string & path, const itk::ImageRegion<3> & region, unsigned long maxLabel);
+
+/** \brief Writes a label map atomically (see WriteImageFile) with the smallest unsigned pixel type
+ * that holds `maxLabel` (the largest value the map can hold; at least 1 is assumed).
+ *
+ * 3D formats (.nii.gz, .nii, .nrrd, .mha) keep the full geometry. 2D formats (.png, .tif, .tiff)
+ * get a 2D image of 8 or 16 bits with the in-plane spacing (PNG and TIFF store no origin or
+ * direction); the map must pass CheckLabelMapFitsFormat. JPEG and other formats are refused. */
+void
+WriteLabelMapFile(const LabelImage3 * labels, const std::string & path, unsigned long maxLabel);
 
 /** \brief Writes `image` to `path` atomically: into a hidden temporary file in the same folder,
  * then renamed over the final name. A failed write leaves no file under `path`. */

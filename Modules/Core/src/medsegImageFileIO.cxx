@@ -1,8 +1,11 @@
 #include "medsegImageFileIO.h"
 
+#include "medsegAtomicFile.h"
 #include "medsegError.h"
 #include "medsegGeometry.h"
+#include "medsegPixelTypeDispatch.h"
 
+#include "itkCastImageFilter.h"
 #include "itkGDCMImageIO.h"
 #include "itkGDCMImageIOFactory.h"
 #include "itkGDCMSeriesFileNames.h"
@@ -10,6 +13,7 @@
 #include "itkImageIOFactory.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkImageSeriesReader.h"
+#include "itkVectorImage.h"
 #include "itkMetaDataObject.h"
 #include "itkJPEGImageIOFactory.h"
 #include "itkMetaImageIOFactory.h"
@@ -24,6 +28,8 @@
 #include <cstring>
 #include <fstream>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -81,9 +87,45 @@ FormatIndex(const FloatImage3::IndexType & index)
   return os.str();
 }
 
-/** Checks what the file's header says, before any voxel is read. */
+/** Why the header's components per pixel cannot be read, or "" when they can: one (scalar), or,
+ * when `channels` is set, three (RGB) in a 2D image. */
+std::string
+DescribeComponentProblem(const itk::ImageIOBase & io, bool channels)
+{
+  const unsigned int components = io.GetNumberOfComponents();
+  const std::string  stated = std::to_string(components) + " components per voxel (" +
+                             itk::ImageIOBase::GetPixelTypeAsString(io.GetPixelType()) + ")";
+  if (components == 1)
+  {
+    return "";
+  }
+  if (!channels)
+  {
+    return "has " + stated + "; expected a scalar image";
+  }
+  const unsigned int nd = io.GetNumberOfDimensions();
+  const bool         oneSlice = nd == 2 || (io.GetDimensions(2) == 1 && (nd < 4 || io.GetDimensions(3) == 1));
+  if (components == 2 || components == 4)
+  {
+    return "has " + stated + ", i.e. an alpha channel; model inputs are grey (1 channel) or RGB (3 channels): "
+           "save the image without alpha";
+  }
+  if (components != 3)
+  {
+    return "has " + stated + "; model inputs are grey (1 channel) or RGB (3 channels)";
+  }
+  if (!oneSlice)
+  {
+    return "is a 3D volume with " + stated + "; only 2D images are read as RGB channels: give each channel as "
+           "its own scalar volume";
+  }
+  return "";
+}
+
+/** Checks what the file's header says, before any voxel is read. `channels`: three components
+ * (RGB) are allowed in a 2D image. */
 void
-ValidateHeader(itk::ImageIOBase & io, const std::string & path)
+ValidateHeader(itk::ImageIOBase & io, const std::string & path, bool channels = false)
 {
   const unsigned int nd = io.GetNumberOfDimensions();
   if (nd < 2 || nd > 4)
@@ -96,11 +138,9 @@ ValidateHeader(itk::ImageIOBase & io, const std::string & path)
                      "is 4D with " + std::to_string(io.GetDimensions(3)) +
                        " volumes; MedSeg needs a single 3D volume (extract one volume first)");
   }
-  if (io.GetNumberOfComponents() != 1)
+  if (const std::string problem = DescribeComponentProblem(io, channels); !problem.empty())
   {
-    throw InputError(path,
-                     "has " + std::to_string(io.GetNumberOfComponents()) + " components per voxel (" +
-                       itk::ImageIOBase::GetPixelTypeAsString(io.GetPixelType()) + "); expected a scalar image");
+    throw InputError(path, problem);
   }
   for (unsigned int i = 0; i < nd; ++i)
   {
@@ -437,7 +477,7 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
 }
 
 template <typename TReader>
-FloatImage3::Pointer
+typename TReader::OutputImageType::Pointer
 UpdateReader(TReader * reader, const std::string & path)
 {
   try
@@ -449,7 +489,7 @@ UpdateReader(TReader * reader, const std::string & path)
     throw InputError(path, std::string("cannot read the voxel data (truncated or corrupt file?): ") +
                              e.GetDescription());
   }
-  FloatImage3::Pointer image = reader->GetOutput();
+  typename TReader::OutputImageType::Pointer image = reader->GetOutput();
   image->DisconnectPipeline();
   return image;
 }
@@ -535,11 +575,20 @@ ValidateVoxels(const FloatImage3 * image, const std::string & subject)
 
 namespace
 {
-/** A single file's ImageIO with its header read and checked (ReadScalarImage's rules). */
+/** The checked header of a single image file, ready for a reader; null for a DICOM folder. */
 itk::ImageIOBase::Pointer
-OpenImageIO(const std::string & path)
+OpenImageFile(const std::string & path, bool channels)
 {
+  RegisterImageIOFactories();
   std::error_code ec;
+  if (!fs::exists(path, ec))
+  {
+    throw InputError(path, "no such file or folder");
+  }
+  if (fs::is_directory(path, ec))
+  {
+    return nullptr;
+  }
   if (fs::file_size(path, ec) == 0)
   {
     throw InputError(path, "is an empty file");
@@ -559,35 +608,69 @@ OpenImageIO(const std::string & path)
   {
     throw InputError(path, std::string("cannot read the image header: ") + e.GetDescription());
   }
-  ValidateHeader(*io, path);
+  ValidateHeader(*io, path, channels);
   CheckPayloadComplete(*io, path);
-
   return io;
 }
-} // namespace
 
 FloatImage3::Pointer
-ReadScalarImage(const std::string & path)
+ReadScalarFile(itk::ImageIOBase * io, const std::string & path)
 {
-  RegisterImageIOFactories();
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-  {
-    throw InputError(path, "no such file or folder");
-  }
-  if (fs::is_directory(path, ec))
-  {
-    FloatImage3::Pointer image = ReadDicomSeries(path);
-    ValidateVoxels(image, path);
-    return image;
-  }
-  itk::ImageIOBase::Pointer io = OpenImageIO(path);
   auto reader = itk::ImageFileReader<FloatImage3>::New();
   reader->SetImageIO(io);
   reader->SetFileName(path);
   FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), path);
   ValidateVoxels(image, path);
   return image;
+}
+} // namespace
+
+FloatImage3::Pointer
+ReadScalarImage(const std::string & path)
+{
+  itk::ImageIOBase::Pointer io = OpenImageFile(path, false);
+  if (!io)
+  {
+    FloatImage3::Pointer image = ReadDicomSeries(path);
+    ValidateVoxels(image, path);
+    return image;
+  }
+  return ReadScalarFile(io, path);
+}
+
+std::vector<FloatImage3::Pointer>
+ReadChannelImages(const std::string & path)
+{
+  itk::ImageIOBase::Pointer io = OpenImageFile(path, true);
+  if (!io || io->GetNumberOfComponents() == 1)
+  {
+    return { io ? ReadScalarFile(io, path) : ReadScalarImage(path) };
+  }
+  // Three components (RGB) of a 2D image: read as one vector image, then one volume per component.
+  using VectorImage3 = itk::VectorImage<float, 3>;
+  auto reader = itk::ImageFileReader<VectorImage3>::New();
+  reader->SetImageIO(io);
+  reader->SetFileName(path);
+  VectorImage3::Pointer    pixels = UpdateReader(reader.GetPointer(), path);
+  const unsigned int       components = pixels->GetNumberOfComponentsPerPixel();
+  const size_t             n = pixels->GetBufferedRegion().GetNumberOfPixels();
+  const float *            in = pixels->GetBufferPointer();
+  std::vector<FloatImage3::Pointer> channels;
+  for (unsigned int c = 0; c < components; ++c)
+  {
+    auto channel = FloatImage3::New();
+    channel->CopyInformation(pixels);
+    channel->SetRegions(pixels->GetBufferedRegion());
+    channel->Allocate();
+    float * out = channel->GetBufferPointer();
+    for (size_t i = 0; i < n; ++i)
+    {
+      out[i] = in[i * components + c];
+    }
+    ValidateVoxels(channel, path);
+    channels.push_back(channel);
+  }
+  return channels;
 }
 
 itk::ImageFileReader<FloatImage3>::Pointer
@@ -600,7 +683,7 @@ OpenStreamedImage(const std::string & path)
     throw InputError(path, fs::exists(path, ec) ? "is not a single image file; streaming reads one uncompressed file"
                                                 : "no such file");
   }
-  itk::ImageIOBase::Pointer io = OpenImageIO(path);
+  itk::ImageIOBase::Pointer io = OpenImageFile(path, false);
   io->SetUseStreamedReading(true);
   if (!io->CanStreamRead() || io->GetNumberOfDimensions() < 3)
   {
@@ -649,15 +732,157 @@ ReadLabelImage(const std::string & path)
   return labels;
 }
 
+namespace
+{
+/** Does the file name of `path` end with one of `suffixes` (lower case), ignoring case? */
 bool
-IsAtomicallyWritable(const std::string & path)
+NameEndsWith(const std::string & path, std::initializer_list<const char *> suffixes)
 {
   std::string lower = fs::path(path).filename().string();
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  const auto endsWith = [&lower](const std::string & suffix) {
-    return lower.size() > suffix.size() && lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return endsWith(".nii.gz") || endsWith(".nii") || endsWith(".nrrd") || endsWith(".mha");
+  for (const std::string suffix : suffixes)
+  {
+    if (lower.size() > suffix.size() && lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0)
+    {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Writes a one-slice label map as a 2D image of pixel type TPixel, atomically. */
+template <typename TPixel>
+void
+WriteSliceLabelImage(const LabelImage3 * labels, const std::string & path)
+{
+  using SliceImage = itk::Image<TPixel, 2>;
+  auto                        slice = SliceImage::New();
+  typename SliceImage::SizeType size;
+  typename SliceImage::SpacingType spacing;
+  typename SliceImage::PointType   origin;
+  typename SliceImage::DirectionType direction;
+  const auto                       region = labels->GetLargestPossibleRegion();
+  for (unsigned int i = 0; i < 2; ++i)
+  {
+    size[i] = region.GetSize(i);
+    spacing[i] = labels->GetSpacing()[i];
+    origin[i] = labels->GetOrigin()[i];
+    for (unsigned int j = 0; j < 2; ++j)
+    {
+      direction[i][j] = labels->GetDirection()[i][j];
+    }
+  }
+  // The in-plane part of an oblique direction may be singular; PNG and TIFF store no direction anyway.
+  if (std::abs(direction[0][0] * direction[1][1] - direction[0][1] * direction[1][0]) < 1e-6)
+  {
+    direction.SetIdentity();
+  }
+  slice->SetRegions(size);
+  slice->SetSpacing(spacing);
+  slice->SetOrigin(origin);
+  slice->SetDirection(direction);
+  slice->Allocate();
+  const auto * in = labels->GetBufferPointer();
+  TPixel *     out = slice->GetBufferPointer();
+  const size_t n = slice->GetLargestPossibleRegion().GetNumberOfPixels(); // x fastest in both: one z slice
+  for (size_t i = 0; i < n; ++i)
+  {
+    out[i] = static_cast<TPixel>(in[i]);
+  }
+  AtomicFile file(path);
+  auto       writer = itk::ImageFileWriter<SliceImage>::New();
+  writer->SetInput(slice);
+  writer->SetFileName(file.GetTemporaryPath());
+  writer->SetUseCompression(true);
+  try
+  {
+    writer->Update();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw InputError(path, std::string("cannot write: ") + e.GetDescription());
+  }
+  file.Commit();
+}
+} // namespace
+
+bool
+IsAtomicallyWritable(const std::string & path)
+{
+  return NameEndsWith(path, { ".nii.gz", ".nii", ".nrrd", ".mha" });
+}
+
+bool
+IsSliceLabelFormat(const std::string & path)
+{
+  return NameEndsWith(path, { ".png", ".tif", ".tiff" });
+}
+
+void
+CheckLabelOutputPath(const std::string & path, bool overwrite)
+{
+  if (NameEndsWith(path, { ".jpg", ".jpeg" }))
+  {
+    throw InputError(path, "JPEG is lossy and would change label values; write label maps as .png or .tif "
+                           "(2D) or .nii.gz, .nii, .nrrd, .mha (3D)");
+  }
+  if (!IsAtomicallyWritable(path) && !IsSliceLabelFormat(path))
+  {
+    throw InputError(path, "unsupported label map format; use .nii.gz, .nii, .nrrd or .mha, or .png or .tif for a "
+                           "2D image");
+  }
+  CheckOutputFile(path, overwrite);
+}
+
+void
+CheckLabelMapFitsFormat(const std::string & path, const itk::ImageRegion<3> & region, unsigned long maxLabel)
+{
+  if (!IsSliceLabelFormat(path))
+  {
+    return;
+  }
+  if (region.GetSize(2) != 1)
+  {
+    throw InputError(path, "a 2D label image holds one slice, but the label map has " +
+                             std::to_string(region.GetSize(2)) +
+                             " slices along z; write it as .nii.gz, .nii, .nrrd or .mha");
+  }
+  if (maxLabel > std::numeric_limits<uint16_t>::max())
+  {
+    throw InputError(path, "label value " + std::to_string(maxLabel) +
+                             " does not fit a 16-bit 2D label image; write it as .nii.gz, .nii, .nrrd or .mha");
+  }
+}
+
+void
+WriteLabelMapFile(const LabelImage3 * labels, const std::string & path, unsigned long maxLabel)
+{
+  if (NameEndsWith(path, { ".jpg", ".jpeg" }) || (!IsAtomicallyWritable(path) && !IsSliceLabelFormat(path)))
+  {
+    CheckLabelOutputPath(path, true); // throws the format's refusal
+  }
+  maxLabel = std::max(maxLabel, 1ul);
+  RegisterImageIOFactories();
+  if (IsSliceLabelFormat(path))
+  {
+    CheckLabelMapFitsFormat(path, labels->GetLargestPossibleRegion(), maxLabel);
+    if (maxLabel <= std::numeric_limits<uint8_t>::max())
+    {
+      WriteSliceLabelImage<uint8_t>(labels, path);
+    }
+    else
+    {
+      WriteSliceLabelImage<uint16_t>(labels, path);
+    }
+    return;
+  }
+  DispatchLabelPixelType(maxLabel, [&](auto tag) {
+    using OutputImage = itk::Image<typename decltype(tag)::type, 3>;
+    auto cast = itk::CastImageFilter<LabelImage3, OutputImage>::New();
+    cast->SetInput(labels);
+    cast->Update();
+    WriteImageFile(cast->GetOutput(), path);
+  });
 }
 
 void

@@ -4,15 +4,20 @@
 #include "medsegTestHelpers.h"
 
 #include "itkGDCMImageIO.h"
+#include "itkImageFileWriter.h"
+#include "itkImageIOFactory.h"
 #include "itkImageSeriesWriter.h"
 #include "itkMetaDataObject.h"
 #include "itkNumericSeriesFileNames.h"
+#include "itkRGBAPixel.h"
+#include "itkRGBPixel.h"
 #include "itkVector.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <sstream>
 
@@ -347,4 +352,250 @@ TEST(AtomicWrite, CheckOutputPathRefusesBeforeAnyWork)
   ExpectInputError([&] { CheckOutputPath(dir / "exists.nii", false); }, dir / "exists.nii", "--overwrite");
   EXPECT_NO_THROW(CheckOutputPath(dir / "exists.nii", true));
   EXPECT_NO_THROW(CheckOutputPath(dir / "new.nii.gz", false));
+}
+
+namespace
+{
+using RGBImage2 = itk::Image<itk::RGBPixel<unsigned char>, 2>;
+
+/** A 2D RGB image whose pixel (x, y) is (10x + y, 200 - 7y, x * y + 1), with in-plane spacing. */
+RGBImage2::Pointer
+MakeRGBImage()
+{
+  auto                image = RGBImage2::New();
+  RGBImage2::SizeType size{ { 6, 5 } };
+  image->SetRegions(size);
+  const double spacing[2] = { 0.5, 0.25 };
+  image->SetSpacing(spacing);
+  image->Allocate();
+  for (long y = 0; y < 5; ++y)
+  {
+    for (long x = 0; x < 6; ++x)
+    {
+      itk::RGBPixel<unsigned char> p;
+      p.SetRed(static_cast<unsigned char>(10 * x + y));
+      p.SetGreen(static_cast<unsigned char>(200 - 7 * y));
+      p.SetBlue(static_cast<unsigned char>(x * y + 1));
+      image->SetPixel({ { x, y } }, p);
+    }
+  }
+  return image;
+}
+
+template <typename TImage>
+void
+WriteWithITK(const TImage * image, const std::string & path)
+{
+  RegisterImageIOFactories();
+  auto writer = itk::ImageFileWriter<TImage>::New();
+  writer->SetInput(image);
+  writer->SetFileName(path);
+  writer->Update();
+}
+
+/** What the file says about itself: dimensions, components and pixel type, without MedSeg's reader. */
+itk::ImageIOBase::Pointer
+ReadHeader(const std::string & path)
+{
+  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+  EXPECT_TRUE(io) << path;
+  io->SetFileName(path);
+  io->ReadImageInformation();
+  return io;
+}
+} // namespace
+
+class RGBChannels : public ::testing::TestWithParam<std::string>
+{};
+
+TEST_P(RGBChannels, AreReadAsThreeChannelsInTheOrderRGB)
+{
+  TemporaryDirectory dir;
+  const std::string  path = dir / ("rgb" + GetParam());
+  WriteWithITK(MakeRGBImage().GetPointer(), path);
+
+  const std::vector<FloatImage3::Pointer> channels = ReadChannelImages(path);
+  ASSERT_EQ(channels.size(), 3u);
+  for (int c = 0; c < 3; ++c)
+  {
+    const FloatImage3 * channel = channels[c];
+    const auto          size = channel->GetLargestPossibleRegion().GetSize();
+    EXPECT_EQ(size[0], 6u);
+    EXPECT_EQ(size[1], 5u);
+    EXPECT_EQ(size[2], 1u);
+    EXPECT_NEAR(channel->GetSpacing()[0], 0.5, 1e-4) << "channel " << c;
+    EXPECT_NEAR(channel->GetSpacing()[1], 0.25, 1e-4) << "channel " << c;
+    for (unsigned int d = 0; d < 3; ++d)
+      EXPECT_EQ(channel->GetOrigin()[d], 0.0);
+    EXPECT_EQ(DescribeGeometryDifference(channels[0], channel), "");
+    for (long y = 0; y < 5; ++y)
+    {
+      for (long x = 0; x < 6; ++x)
+      {
+        const float expected = c == 0 ? 10 * x + y : (c == 1 ? 200 - 7 * y : x * y + 1);
+        ASSERT_EQ(channel->GetPixel({ { x, y, 0 } }), expected) << "channel " << c << " at " << x << "," << y;
+      }
+    }
+  }
+  // A scalar reader still refuses it, naming the components.
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "3 components per voxel");
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, RGBChannels, ::testing::Values(".png", ".tif"),
+                         [](const auto & info) { return info.param.substr(1); });
+
+TEST(ChannelImages, AGreyImageIsOneChannel)
+{
+  TemporaryDirectory dir;
+  using GreyImage2 = itk::Image<unsigned char, 2>;
+  auto                 image = GreyImage2::New();
+  GreyImage2::SizeType size{ { 4, 3 } };
+  image->SetRegions(size);
+  image->Allocate();
+  for (long i = 0; i < 12; ++i)
+    image->GetBufferPointer()[i] = static_cast<unsigned char>(20 * i);
+  WriteWithITK(image.GetPointer(), dir / "grey.png");
+  const auto channels = ReadChannelImages(dir / "grey.png");
+  ASSERT_EQ(channels.size(), 1u);
+  ASSERT_EQ(channels[0]->GetBufferedRegion().GetNumberOfPixels(), 12u);
+  for (long i = 0; i < 12; ++i)
+    EXPECT_EQ(channels[0]->GetBufferPointer()[i], 20.0f * i);
+
+  // 3D volumes are one channel, as ReadScalarImage reads them.
+  const auto volume = medseg::test::MakeImage(ObliqueGeometry(), [](long x, long y, long z) {
+    return static_cast<float>(x - y + 3 * z);
+  });
+  WriteImageFile(volume.GetPointer(), dir / "volume.nii.gz");
+  const auto volumeChannels = ReadChannelImages(dir / "volume.nii.gz");
+  ASSERT_EQ(volumeChannels.size(), 1u);
+  ExpectSameGeometryAndVoxels(volume, volumeChannels[0]);
+}
+
+TEST(ChannelImages, RefusesAlphaAndMultiComponentVolumes)
+{
+  TemporaryDirectory dir;
+  using RGBAImage2 = itk::Image<itk::RGBAPixel<unsigned char>, 2>;
+  auto                 rgba = RGBAImage2::New();
+  RGBAImage2::SizeType size{ { 4, 3 } };
+  rgba->SetRegions(size);
+  rgba->Allocate(true);
+  WriteWithITK(rgba.GetPointer(), dir / "rgba.png");
+  ExpectInputError([&] { ReadChannelImages(dir / "rgba.png"); }, dir / "rgba.png", "4 components per voxel");
+  ExpectInputError([&] { ReadChannelImages(dir / "rgba.png"); }, dir / "rgba.png", "save the image without alpha");
+
+  using GreyAlphaImage2 = itk::Image<itk::Vector<unsigned char, 2>, 2>;
+  auto greyAlpha = GreyAlphaImage2::New();
+  greyAlpha->SetRegions(size);
+  greyAlpha->Allocate(true);
+  WriteWithITK(greyAlpha.GetPointer(), dir / "grey-alpha.png");
+  ExpectInputError([&] { ReadChannelImages(dir / "grey-alpha.png"); }, dir / "grey-alpha.png", "alpha");
+
+  // Three components in a volume of several slices are not RGB channels.
+  using VectorImage = itk::Image<itk::Vector<float, 3>, 3>;
+  auto                  vectors = VectorImage::New();
+  VectorImage::SizeType volumeSize{ { 4, 4, 4 } };
+  vectors->SetRegions(volumeSize);
+  vectors->Allocate(true);
+  WriteImageFile(vectors.GetPointer(), dir / "vectors.mha");
+  ExpectInputError([&] { ReadChannelImages(dir / "vectors.mha"); }, dir / "vectors.mha",
+                   "only 2D images are read as RGB channels");
+  ExpectInputError([&] { ReadChannelImages(dir / "absent.png"); }, dir / "absent.png", "no such file");
+}
+
+namespace
+{
+/** A one-slice label map whose pixel (x, y) is value(x, y). */
+LabelImage3::Pointer
+MakeLabelSlice(unsigned long nx, unsigned long ny, unsigned long nz,
+               const std::function<unsigned short(long, long)> & value)
+{
+  auto                  labels = LabelImage3::New();
+  LabelImage3::SizeType size{ { nx, ny, nz } };
+  labels->SetRegions(size);
+  const double spacing[3] = { 0.7, 1.3, 2.0 };
+  labels->SetSpacing(spacing);
+  labels->Allocate();
+  for (long z = 0; z < static_cast<long>(nz); ++z)
+    for (long y = 0; y < static_cast<long>(ny); ++y)
+      for (long x = 0; x < static_cast<long>(nx); ++x)
+        labels->SetPixel({ { x, y, z } }, value(x, y));
+  return labels;
+}
+} // namespace
+
+class SliceLabelOutput : public ::testing::TestWithParam<std::string>
+{};
+
+TEST_P(SliceLabelOutput, IsA2DImageOf8Or16BitsWithTheLabels)
+{
+  TemporaryDirectory dir;
+  for (const unsigned long maxLabel : { 5ul, 300ul })
+  {
+    const auto        labels = MakeLabelSlice(9, 7, 1, [&](long x, long y) {
+      return static_cast<unsigned short>((x + 9 * y) % (maxLabel + 1));
+    });
+    const std::string path = dir / ("labels-" + std::to_string(maxLabel) + GetParam());
+    CheckLabelOutputPath(path, false);
+    WriteLabelMapFile(labels, path, maxLabel);
+    const auto io = ReadHeader(path);
+    EXPECT_EQ(io->GetNumberOfDimensions(), 2u);
+    EXPECT_EQ(io->GetNumberOfComponents(), 1u);
+    EXPECT_EQ(io->GetComponentType(), maxLabel < 256 ? itk::IOComponentEnum::UCHAR : itk::IOComponentEnum::USHORT);
+    EXPECT_NEAR(io->GetSpacing(0), 0.7, 1e-4);
+    EXPECT_NEAR(io->GetSpacing(1), 1.3, 1e-4);
+    const auto back = ReadLabelImage(path);
+    ASSERT_EQ(back->GetBufferedRegion().GetNumberOfPixels(), 63u);
+    for (size_t i = 0; i < 63; ++i)
+      ASSERT_EQ(back->GetBufferPointer()[i], labels->GetBufferPointer()[i]) << "pixel " << i;
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.Path()), fs::directory_iterator()), 2); // no temporary left
+}
+
+TEST_P(SliceLabelOutput, RefusesAVolumeOfSeveralSlicesAndLeavesNoFile)
+{
+  TemporaryDirectory dir;
+  const auto         labels = MakeLabelSlice(5, 4, 3, [](long x, long) { return static_cast<unsigned short>(x); });
+  const std::string  path = dir / ("labels" + GetParam());
+  ExpectInputError([&] { WriteLabelMapFile(labels, path, 4); }, path, "3 slices along z");
+  ExpectInputError([&] { CheckLabelMapFitsFormat(path, labels->GetLargestPossibleRegion(), 4); }, path,
+                   "a 2D label image holds one slice");
+  const auto oneSlice = MakeLabelSlice(5, 4, 1, [](long, long) { return 0; })->GetLargestPossibleRegion();
+  ExpectInputError([&] { CheckLabelMapFitsFormat(path, oneSlice, 70000); }, path,
+                   "does not fit a 16-bit 2D label image");
+  EXPECT_TRUE(fs::is_empty(dir.Path()));
+  // 3D formats take any number of slices.
+  EXPECT_NO_THROW(CheckLabelMapFitsFormat(dir / "labels.nii.gz", labels->GetLargestPossibleRegion(), 4));
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, SliceLabelOutput, ::testing::Values(".png", ".tif", ".tiff", ".PNG"),
+                         [](const auto & info) { return info.param.substr(1); });
+
+TEST(SliceLabelOutput, JPEGIsRefusedAsLossy)
+{
+  TemporaryDirectory dir;
+  const auto         labels = MakeLabelSlice(5, 4, 1, [](long x, long) { return static_cast<unsigned short>(x); });
+  for (const char * name : { "labels.jpg", "labels.jpeg", "labels.JPG" })
+  {
+    ExpectInputError([&] { CheckLabelOutputPath(dir / name, false); }, dir / name, "JPEG is lossy");
+    ExpectInputError([&] { WriteLabelMapFile(labels, dir / name, 4); }, dir / name, "JPEG is lossy");
+  }
+  ExpectInputError([&] { CheckLabelOutputPath(dir / "labels.bmp", false); }, dir / "labels.bmp",
+                   "unsupported label map format");
+  medseg::test::WriteText(dir / "exists.png", "x");
+  ExpectInputError([&] { CheckLabelOutputPath(dir / "exists.png", false); }, dir / "exists.png", "--overwrite");
+  EXPECT_NO_THROW(CheckLabelOutputPath(dir / "exists.png", true));
+  EXPECT_NO_THROW(CheckLabelOutputPath(dir / "new.nii.gz", false));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.Path()), fs::directory_iterator()), 1);
+}
+
+TEST(SliceLabelOutput, ThreeDFormatsGetTheSmallestTypeAndTheFullGeometry)
+{
+  TemporaryDirectory dir;
+  const auto labels = MakeLabelSlice(5, 4, 3, [](long x, long y) { return static_cast<unsigned short>(x + y); });
+  WriteLabelMapFile(labels, dir / "labels.nrrd", 7);
+  EXPECT_EQ(ReadHeader(dir / "labels.nrrd")->GetComponentType(), itk::IOComponentEnum::UCHAR);
+  const auto back = ReadLabelImage(dir / "labels.nrrd");
+  EXPECT_EQ(DescribeGeometryDifference(labels, back), "");
+  for (size_t i = 0; i < 60; ++i)
+    ASSERT_EQ(back->GetBufferPointer()[i], labels->GetBufferPointer()[i]);
 }

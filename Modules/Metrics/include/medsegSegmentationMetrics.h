@@ -13,7 +13,8 @@ namespace medseg
 /** \brief The agreement of one label between a reference and a prediction, in physical units.
  *
  * Volumes in mL, distances in mm. Surfaces are the label's voxels with a face neighbour outside
- * the label (or outside the image); distances go from each surface voxel's centre to the nearest
+ * the label (or outside the image; in an image of one slice, a 2D image, only in-plane neighbours
+ * count, so the surface is the contour); distances go from each surface voxel's centre to the nearest
  * surface voxel centre of the other image, measured with the image spacing (and therefore
  * independent of the direction matrix).
  *

@@ -78,7 +78,8 @@ TakeCensus(const LabelPixel * ref, const LabelPixel * pred, const std::array<lon
 
 /** Surface voxels of `label` in `image`, inside `box` (x0,y0,z0,x1,y1,z1 inclusive), as a mask
  * image of the box's size with the image spacing. Face neighbours outside the image count as
- * outside the label. */
+ * outside the label, except along z in an image of one slice: a 2D image's surface is its
+ * in-plane contour. */
 MaskImage3::Pointer
 SurfaceMask(const LabelPixel * image, const std::array<long, 3> & size, const std::array<long, 6> & box,
             LabelPixel label, const LabelImage3::SpacingType & spacing, std::size_t & surfaceVoxels)
@@ -93,6 +94,7 @@ SurfaceMask(const LabelPixel * image, const std::array<long, 3> & size, const st
   mask->FillBuffer(0);
   unsigned char * out = mask->GetBufferPointer();
   const long      sx = size[0], sxy = size[0] * size[1];
+  const bool      planar = size[2] == 1;
   surfaceVoxels = 0;
   std::size_t o = 0;
   for (long z = box[2]; z <= box[5]; ++z)
@@ -106,9 +108,10 @@ SurfaceMask(const LabelPixel * image, const std::array<long, 3> & size, const st
         {
           continue;
         }
-        const bool surface = x == 0 || y == 0 || z == 0 || x == size[0] - 1 || y == size[1] - 1 || z == size[2] - 1 ||
-                             image[i - 1] != label || image[i + 1] != label || image[i - sx] != label ||
-                             image[i + sx] != label || image[i - sxy] != label || image[i + sxy] != label;
+        const bool surface = x == 0 || y == 0 || x == size[0] - 1 || y == size[1] - 1 || image[i - 1] != label ||
+                             image[i + 1] != label || image[i - sx] != label || image[i + sx] != label ||
+                             (!planar && (z == 0 || z == size[2] - 1 || image[i - sxy] != label ||
+                                          image[i + sxy] != label));
         if (surface)
         {
           out[o] = 1;

@@ -236,3 +236,27 @@ TEST(SegmentationMetrics, PercentileAndSummary)
   EXPECT_DOUBLE_EQ(s.median, 2.0);
   EXPECT_NEAR(s.std, std::sqrt(7.0), 1e-12);
 }
+
+TEST(SegmentationMetrics, TheSurfaceOfA2DImageIsItsContour)
+{
+  // One slice: an 11 x 11 square (reference) around a concentric 7 x 7 square (prediction), 1 mm
+  // pixels. Contour to contour, every prediction pixel is 2 mm from the reference contour; the
+  // reference contour is 2 mm from the prediction's along the sides, sqrt(5) next to the corners
+  // and sqrt(8) at them. (Were every pixel of a single slice surface, the prediction would lie on
+  // the reference's surface: distances 0, surface Dice > 0.)
+  test::Geometry g;
+  g.size = { 15, 15, 1 };
+  const auto square = [](long lo, long hi) {
+    return [=](long x, long y, long) -> unsigned short { return x >= lo && x <= hi && y >= lo && y <= hi ? 1 : 0; };
+  };
+  const auto reference = Labels(g, square(2, 12));
+  const auto prediction = Labels(g, square(4, 10));
+  const auto m = Find(EvaluateSegmentation(reference, prediction), 1);
+  EXPECT_EQ(m.referenceVoxels, 121u);
+  EXPECT_EQ(m.predictionVoxels, 49u);
+  EXPECT_NEAR(m.hausdorff, std::sqrt(8.0), 1e-5);
+  EXPECT_DOUBLE_EQ(m.surfaceDice, 0.0); // no contour pixel within 1 mm of the other contour
+  // 24 prediction contour pixels at 2 mm; 40 reference contour pixels: 28 at 2, 8 at sqrt(5), 4 at sqrt(8).
+  const double expected = (24 * 2.0 + 28 * 2.0 + 8 * std::sqrt(5.0) + 4 * std::sqrt(8.0)) / 64.0;
+  EXPECT_NEAR(m.averageSurfaceDistance, expected, 1e-5);
+}
