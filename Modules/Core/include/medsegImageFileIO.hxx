@@ -9,15 +9,13 @@
 namespace medseg
 {
 
+namespace detail
+{
+/** Writes `image` with ITK into a hidden temporary file beside `path`, then renames it into place. */
 template <typename TImage>
 void
-WriteImageFile(const TImage * image, const std::string & path, bool useCompression)
+WriteThroughTemporaryFile(const TImage * image, const std::string & path, bool useCompression)
 {
-  if (!IsAtomicallyWritable(path))
-  {
-    throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
-  }
-  RegisterImageIOFactories();
   AtomicFile file(path);
   auto       writer = itk::ImageFileWriter<TImage>::New();
   writer->SetInput(image);
@@ -32,6 +30,19 @@ WriteImageFile(const TImage * image, const std::string & path, bool useCompressi
     throw InputError(path, std::string("cannot write: ") + e.GetDescription());
   }
   file.Commit();
+}
+} // namespace detail
+
+template <typename TImage>
+void
+WriteImageFile(const TImage * image, const std::string & path, bool useCompression)
+{
+  if (!IsAtomicallyWritable(path))
+  {
+    throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
+  }
+  RegisterImageIOFactories();
+  detail::WriteThroughTemporaryFile(image, path, useCompression);
 }
 
 } // namespace medseg

@@ -789,20 +789,7 @@ WriteSliceLabelImage(const LabelImage3 * labels, const std::string & path)
   {
     out[i] = static_cast<TPixel>(in[i]);
   }
-  AtomicFile file(path);
-  auto       writer = itk::ImageFileWriter<SliceImage>::New();
-  writer->SetInput(slice);
-  writer->SetFileName(file.GetTemporaryPath());
-  writer->SetUseCompression(true);
-  try
-  {
-    writer->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw InputError(path, std::string("cannot write: ") + e.GetDescription());
-  }
-  file.Commit();
+  detail::WriteThroughTemporaryFile(slice.GetPointer(), path, true);
 }
 } // namespace
 
