@@ -27,7 +27,7 @@ ParsePrecision(const std::string & text);
  * TorchScript modules that are not frozen: a frozen, optimize_for_inference graph ignores
  * autocast, so TorchScript models are loaded without optimization for bf16. On CPUs the
  * speed-up needs AMX (oneDNN's avx512_core_amx kernels); with AVX-512 BF16 alone bf16
- * convolutions are about as fast as float ones (see Documentation/benchmarks.md). */
+ * convolutions were slower than float ones (88 vs 160 GFLOP/s, Documentation/benchmarks.md). */
 class MixedPrecisionModel : public SegmentationModel
 {
 public:

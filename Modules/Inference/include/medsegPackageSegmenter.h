@@ -69,6 +69,13 @@ public:
   }
 
 private:
+  /** Throws InputError unless the model's outputs match the package's labels. */
+  void
+  CheckNumberOfClasses(unsigned int classes) const;
+  /** Class index k -> the package's labels[k].value, in place. */
+  void
+  ClassIndicesToLabelValues(LabelImage3 * labels) const;
+
   ModelPackage                       m_Package;
   std::shared_ptr<SegmentationModel> m_Model;
   SlidingWindowSettings              m_Window;

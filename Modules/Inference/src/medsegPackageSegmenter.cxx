@@ -24,6 +24,28 @@ PackageSegmenter::PackageSegmenter(ModelPackage package, std::shared_ptr<Segment
   m_Window.sliceAxis = m_Package.sliceAxis;
 }
 
+void
+PackageSegmenter::CheckNumberOfClasses(unsigned int classes) const
+{
+  const size_t expected = m_Package.labels.size();
+  if (!(classes == expected || (classes == 1 && expected == 2)))
+  {
+    throw InputError(m_Package.source, "the model predicts " + std::to_string(classes) +
+                                         " classes but model.json lists " + std::to_string(expected) + " labels");
+  }
+}
+
+void
+PackageSegmenter::ClassIndicesToLabelValues(LabelImage3 * labels) const
+{
+  auto *       value = labels->GetBufferPointer();
+  const size_t n = labels->GetBufferedRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+  {
+    value[i] = static_cast<LabelImage3::PixelType>(m_Package.LabelValue(value[i]));
+  }
+}
+
 PackageSegmentation
 PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
                       const ProgressCallback & progress) const
@@ -97,25 +119,14 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
 
   PackageSegmentation result;
   result.classes = filter->GetNumberOfClasses();
-  const size_t expectedClasses = m_Package.labels.size();
-  if (!(result.classes == expectedClasses || (result.classes == 1 && expectedClasses == 2)))
-  {
-    throw InputError(m_Package.source, "the model predicts " + std::to_string(result.classes) +
-                                         " classes but model.json lists " + std::to_string(expectedClasses) +
-                                         " labels");
-  }
+  CheckNumberOfClasses(result.classes);
 
   if (onModelGrid)
   {
     LabelImage3::Pointer labels = filter->GetLabelOutput();
     labels->DisconnectPipeline();
     labels->CopyInformation(reference); // equal within 1e-9: keep the input's exact numbers
-    auto *       value = labels->GetBufferPointer();
-    const size_t n = labels->GetBufferedRegion().GetNumberOfPixels();
-    for (size_t i = 0; i < n; ++i)
-    {
-      value[i] = static_cast<LabelImage3::PixelType>(m_Package.LabelValue(value[i]));
-    }
+    ClassIndicesToLabelValues(labels);
     result.labels = labels;
     if (wantProbabilities)
     {
@@ -284,14 +295,8 @@ PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned i
     readers[c]->GetOutput()->SetRequestedRegionToLargestPossibleRegion();
     filter->SetInput(c, readers[c]->GetOutput());
   }
-  std::vector<unsigned int> values;
-  for (size_t k = 0; k < m_Package.labels.size(); ++k)
-  {
-    values.push_back(m_Package.LabelValue(k));
-  }
   filter->SetModel(m_Model);
   filter->SetIntensityMappings(mappings);
-  filter->SetLabelValues(values);
   filter->SetSlidingWindowSettings(m_Window);
   filter->ProbeNumberOfClassesOff();
   auto streamer = itk::StreamingImageFilter<LabelImage3, LabelImage3>::New();
@@ -307,24 +312,13 @@ PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned i
     });
     streamer->AddObserver(itk::ProgressEvent(), observer);
   }
-  try
-  {
-    streamer->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    const std::string what = e.GetDescription();
-    if (what.find("label values were given") != std::string::npos)
-    {
-      throw InputError(m_Package.source, "the model's number of classes does not match the " +
-                                           std::to_string(m_Package.labels.size()) + " labels model.json lists");
-    }
-    throw;
-  }
+  streamer->Update();
   PackageSegmentation result;
   result.classes = filter->GetNumberOfClasses();
+  CheckNumberOfClasses(result.classes);
   result.labels = streamer->GetOutput();
   result.labels->DisconnectPipeline();
+  ClassIndicesToLabelValues(result.labels);
   if (progress)
   {
     progress(1.0);
