@@ -91,6 +91,10 @@ SegmentCommandLine()
             false, false, "No TTA", "Sliding window" })
     .Add(P{ "mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.", "", {},
             false, false, false, "Mirror axes", "Sliding window" })
+    .Add(P{ "accumulation", K::Enumeration,
+            "Number format of the blended class scores held while patches overlap: fp32, or fp16 (half the\n"
+            "      memory per class, slower to add; see Documentation/benchmarks.md).",
+            "fp32", { "fp32", "fp16" }, false, false, false, "Score accumulation", "Sliding window" })
     .Add(P{ "threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).", "0", {}, false, false,
             false, "Threads", "Runtime" })
     .Add(P{ "precision", K::Enumeration,
@@ -135,6 +139,7 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
     s.blend = ParseBlendMode(args.Get("blend"));
   if (args.Has("batch-size"))
     s.batchSize = args.GetInteger("batch-size");
+  s.accumulation = ParseScoreAccumulation(args.Get("accumulation"));
   std::vector<int> axes = fromPackage && !s.mirrorAxes.empty() ? s.mirrorAxes : std::vector<int>{ 0, 1, 2 };
   if (args.Has("mirror-axes"))
   {

@@ -130,6 +130,17 @@ TEST_F(SegmentCommand, TTAAndConstantBlendingGiveTheSameAnswerOnAVoxelwiseModel)
   }
 }
 
+TEST_F(SegmentCommand, HalfPrecisionScoreAccumulationGivesTheSameLabels)
+{
+  const auto r = Segment({ "--accumulation", "fp16", "--overlap", "0.5" });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto labels = ReadScalarImage(Output());
+  for (size_t i = 0; i < m_Image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    ASSERT_EQ(labels->GetBufferPointer()[i], m_Image->GetBufferPointer()[i] > 50.0f ? 1.0f : 0.0f);
+  }
+}
+
 TEST_F(SegmentCommand, ManyClassesGetAWiderLabelType)
 {
   std::vector<double> centres;
@@ -229,6 +240,8 @@ TEST_F(SegmentCommand, UsageErrorsExitWithTwo)
   check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--normalize", "ct:40" }, "--normalize");
   check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--frobnicate" }, "--frobnicate");
   check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--device", "tpu" }, "--device");
+  check({ "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--accumulation", "fp8" },
+        "--accumulation");
   check({ "frobnicate" }, "unknown command");
   check({ "segment", "--model", Model(), "--input", Input(), "--output", "--overwrite" }, "--output needs a value");
 }

@@ -212,21 +212,29 @@ def main():
         small = "4,8" if args.quick else "8,16,32,64"
         patch = 24 if args.quick else 96
         print(f"\n== classes: peak RSS against the number of classes (3D UNet {small}, patch {patch}^3)")
-        print(f"  {'classes':>7s} {'medseg MiB':>11s} {'pytorch MiB':>12s} {'medseg s':>9s}")
+        print(f"  {'classes':>7s} {'medseg MiB':>11s} {'fp16 acc MiB':>13s} {'pytorch MiB':>12s} {'medseg s':>9s} "
+              f"{'fp16 acc s':>11s} {'fp16 agree':>11s}")
         rows = []
         for classes in ([2, 8] if args.quick else [2, 25, 50, 100]):
             weights, _ = make_model(args.workdir, f"unet-{classes}c", 3, small, classes, patch, volume)
             package = make_package(args.medseg, args.workdir, f"classes{classes}", weights, 3, classes, patch, 0.5, 1,
                                    [])
-            wall, medseg_rss = run_timed([args.medseg, "segment", "--model", package, "--input", volume, "--output",
-                                          os.path.join(args.workdir, f"classes{classes}.nii"), "--overwrite",
-                                          "--quiet", "--threads", threads])
+            def medseg_classes(tag, extra=()):
+                output = os.path.join(args.workdir, f"classes{classes}{tag}.nii")
+                wall, rss = run_timed([args.medseg, "segment", "--model", package, "--input", volume, "--output",
+                                       output, "--overwrite", "--quiet", "--threads", threads] + list(extra))
+                return wall, rss, output
+            wall, medseg_rss, fp32_labels = medseg_classes("")
+            half_wall, half_rss, half_labels = medseg_classes("-fp16", ["--accumulation", "fp16"])
+            half_agree = agreement(fp32_labels, half_labels)
             _, ref_rss = run_timed([PYTHON, os.path.join(HERE, "reference_segment.py"), "--model", weights, "--input",
                                     volume, "--patch", str(patch), "--overlap", "0.5", "--threads", threads,
                                     "--output", os.path.join(args.workdir, f"classes{classes}.mha")])
-            rows.append({"classes": classes, "medseg_rss_mib": medseg_rss, "pytorch_rss_mib": ref_rss,
-                         "medseg_s": wall})
-            print(f"  {classes:7d} {medseg_rss:11.0f} {ref_rss:12.0f} {wall:9.1f}")
+            rows.append({"classes": classes, "medseg_rss_mib": medseg_rss, "medseg_fp16_rss_mib": half_rss,
+                         "pytorch_rss_mib": ref_rss, "medseg_s": wall, "medseg_fp16_s": half_wall,
+                         "fp16_agreement_with_fp32": half_agree})
+            print(f"  {classes:7d} {medseg_rss:11.0f} {half_rss:13.0f} {ref_rss:12.0f} {wall:9.1f} {half_wall:11.1f} "
+                  f"{half_agree * 100:10.3f}%")
         results["classes"] = {"patch": patch, "features": small, "rows": rows}
 
     if args.json:

@@ -18,6 +18,13 @@ enum class BlendMode
   Constant  //!< plain average
 };
 
+/** \brief Number format of the blended class scores held while patches overlap. */
+enum class ScoreAccumulation
+{
+  Float32, //!< float sums (default)
+  Float16  //!< half the memory per class; each sum rounded to 11 significant bits (slower to add)
+};
+
 /** \brief Settings of the sliding window. Sizes and axes are in image order: x, y, z. */
 struct SlidingWindowSettings
 {
@@ -29,6 +36,7 @@ struct SlidingWindowSettings
   std::vector<int>       mirrorAxes;                  //!< test-time augmentation: flip over these axes (0=x,1=y,2=z), all combinations
   float                  padValue{ 0.0f };            //!< value of voxels added around volumes smaller than a patch
   int                    sliceAxis{ 2 };              //!< 2D models: the axis slices are taken across (patch size 1 there)
+  ScoreAccumulation      accumulation{ ScoreAccumulation::Float32 }; //!< format of the open slices' blended scores
 
   /** Throws std::invalid_argument naming the field when a value is out of range. */
   void
@@ -37,6 +45,9 @@ struct SlidingWindowSettings
 
 BlendMode
 ParseBlendMode(const std::string & text); //!< "gaussian" | "constant"
+
+ScoreAccumulation
+ParseScoreAccumulation(const std::string & text); //!< "fp32" | "fp16"
 
 /** \brief Patch start positions along one axis: the first at 0, the last at size - patch, evenly
  * spaced with a step of at most patch * (1 - overlap). `size` must be >= `patch`. */
@@ -82,7 +93,8 @@ struct VoxelBox
  *
  * Patches are visited z-major and blended slice by slice: a z slice is finalized (handed to the
  * caller and its scores freed) as soon as no later patch touches it. At most about
- * patch_z + step_z slices of K scores are held at once, whatever the volume's depth.
+ * patch_z + step_z slices of K scores are held at once, whatever the volume's depth, in float or
+ * (ScoreAccumulation::Float16) half precision; a batch's class scores are activated in place.
  *
  * A sub-region can be computed on its own (ITK streaming): only the batches of patches that
  * touch it are run, over the input box InputBoxFor() names. Batches are always the same groups

@@ -81,6 +81,20 @@ ParseBlendMode(const std::string & text)
   throw std::invalid_argument("unknown blending '" + text + "'; use gaussian or constant");
 }
 
+ScoreAccumulation
+ParseScoreAccumulation(const std::string & text)
+{
+  if (text == "fp32")
+  {
+    return ScoreAccumulation::Float32;
+  }
+  if (text == "fp16")
+  {
+    return ScoreAccumulation::Float16;
+  }
+  throw std::invalid_argument("unknown score accumulation '" + text + "'; use fp32 or fp16");
+}
+
 std::vector<int64_t>
 ComputeWindowPositions(int64_t size, int64_t patch, double overlap)
 {
@@ -134,12 +148,32 @@ SlidingWindowInferer::SlidingWindowInferer(SlidingWindowSettings settings)
   m_Settings.Validate();
 }
 
+namespace
+{
+
+/** Softmax over the classes (dim 1), or a sigmoid for one class, computed in `logits`' own memory
+ * when nothing else shares it: a batch's scores are then held once, not three times. */
+at::Tensor
+ActivateInPlace(at::Tensor logits)
+{
+  logits = logits.to(at::kFloat);
+  if (logits.use_count() > 1 || logits.storage().use_count() > 1 || !logits.is_contiguous())
+  {
+    logits = logits.clone(at::MemoryFormat::Contiguous); // a view of the input or of the model's state
+  }
+  if (logits.size(1) == 1)
+  {
+    return logits.sigmoid_();
+  }
+  logits.sub_(std::get<0>(logits.max(1, true))).exp_();
+  return logits.div_(logits.sum(1, true));
+}
+
+} // namespace
+
 at::Tensor
 SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel & model) const
 {
-  const auto activate = [](const at::Tensor & logits) {
-    return logits.size(1) == 1 ? at::sigmoid(logits.to(at::kFloat)) : at::softmax(logits.to(at::kFloat), 1);
-  };
   const at::Tensor onDevice = batch.to(model.GetDevice());
   // 2D models see [B, C, H, W]: the slice axis (patch size 1) is squeezed out and put back.
   const bool    slices = model.GetSpatialDimension() == 2;
@@ -152,7 +186,7 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
     throw std::invalid_argument("a 2D model needs patch size 1 along the slice axis " +
                                 std::to_string(m_Settings.sliceAxis));
   }
-  at::Tensor sum = activate(forward(onDevice));
+  at::Tensor sum = ActivateInPlace(forward(onDevice));
   // Every non-empty subset of the mirror axes, as in nnU-Net's mirroring TTA.
   const auto &  axes = m_Settings.mirrorAxes;
   const int64_t combinations = int64_t{ 1 } << axes.size();
@@ -166,9 +200,13 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
         dims.push_back(4 - axes[a]); // x -> dim 4 (W), y -> 3 (H), z -> 2 (D)
       }
     }
-    sum = sum + activate(forward(onDevice.flip(dims))).flip(dims);
+    sum.add_(ActivateInPlace(forward(onDevice.flip(dims))).flip(dims));
   }
-  return (sum / static_cast<double>(combinations)).to(at::kCPU);
+  if (combinations > 1)
+  {
+    sum.div_(static_cast<double>(combinations));
+  }
+  return sum.to(at::kCPU);
 }
 
 bool
@@ -342,18 +380,21 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
   };
 
   // Blended scores and weight sums of the z slices some patch has touched and that are not final yet.
+  // Float scores are weighted sums, divided by the weight sum at the end. Half-precision scores are
+  // the running weighted mean instead (mean += w / (W + w) * (p - mean)): it stays in [0, 1], where
+  // half keeps 11 significant bits, whereas the sums of tiny Gaussian corner weights would underflow.
   struct SliceScores
   {
     at::Tensor scores;  // [K, region Y, region X]
     at::Tensor weights; // [region Y, region X]
   };
+  const bool halfScores = m_Settings.accumulation == ScoreAccumulation::Float16;
   std::map<int64_t, SliceScores> open;
   const auto                     finalizeBelow = [&](int64_t zLimit) {
     while (!open.empty() && open.begin()->first < zLimit)
     {
       auto & [z, slice] = *open.begin();
-      slice.scores.div_(slice.weights.unsqueeze(0));
-      sink(z, slice.scores);
+      sink(z, halfScores ? slice.scores.to(at::kFloat) : slice.scores.div_(slice.weights.unsqueeze(0)));
       open.erase(open.begin());
     }
   };
@@ -403,13 +444,25 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
         if (found == open.end())
         {
           found = open
-                    .emplace(z, SliceScores{ at::zeros({ classes, region.size[1], region.size[2] }, at::kFloat),
+                    .emplace(z, SliceScores{ at::zeros({ classes, region.size[1], region.size[2] },
+                                                       halfScores ? at::kHalf : at::kFloat),
                                              at::zeros({ region.size[1], region.size[2] }, at::kFloat) })
                     .first;
         }
         const at::Tensor w = weights.index({ z - s[0], inY, inX });
-        found->second.scores.index({ Slice(), outY, outX }).add_(p.index({ Slice(), z - s[0], inY, inX }) * w);
-        found->second.weights.index({ outY, outX }).add_(w);
+        const at::Tensor pz = p.index({ Slice(), z - s[0], inY, inX });
+        at::Tensor       scores = found->second.scores.index({ Slice(), outY, outX });
+        at::Tensor       weightSum = found->second.weights.index({ outY, outX });
+        if (halfScores)
+        {
+          const at::Tensor mean = scores.to(at::kFloat); // computed in float, rounded once
+          scores.copy_(mean.addcmul_(pz - mean, w / (weightSum + w)));
+        }
+        else
+        {
+          scores.addcmul_(pz, w);
+        }
+        weightSum.add_(w);
       }
     }
     // Later batches start at or after the next batch's first z: every slice before it is final.

@@ -290,6 +290,59 @@ TEST(SlidingWindow, BlendedResultEqualsADirectComputation)
   EXPECT_LT((out - reference).abs().max().item<float>(), 1e-5);
 }
 
+TEST(SlidingWindow, HalfPrecisionScoresStayWithinHalfPrecisionOfFloat)
+{
+  at::manual_seed(7);
+  auto                  model = Wrap(test::MakeConvolutionModule(3), false);
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 8, 8, 6 } };
+  settings.overlap = 0.5;
+  const at::Tensor image = at::randn({ 1, 13, 17, 19 });
+  const at::Tensor full = SlidingWindowInferer(settings).Run(image, *model);
+  settings.accumulation = ScoreAccumulation::Float16;
+  const at::Tensor half = SlidingWindowInferer(settings).Run(image, *model);
+  ASSERT_EQ(half.sizes(), full.sizes());
+  EXPECT_EQ(half.scalar_type(), at::kFloat);
+  // A running mean in [0, 1] rounded to 11 significant bits after each of up to 8 patches: < 8 * 2^-12.
+  const float largest = (half - full).abs().max().item<float>();
+  EXPECT_GT(largest, 0.0f) << "the half-precision path was not taken";
+  EXPECT_LT(largest, 2e-3f);
+  EXPECT_NEAR(half.sum(0).mean().item<float>(), 1.0f, 1e-3f);
+  EXPECT_GT(half.argmax(0).eq(full.argmax(0)).to(at::kFloat).mean().item<float>(), 0.99f);
+  EXPECT_EQ(ParseScoreAccumulation("fp16"), ScoreAccumulation::Float16);
+  EXPECT_EQ(ParseScoreAccumulation("fp32"), ScoreAccumulation::Float32);
+  EXPECT_THROW(ParseScoreAccumulation("half"), std::invalid_argument);
+}
+
+namespace
+{
+/** Returns its input itself as the logits: an in-place activation would overwrite the batch. */
+class AliasingModel : public CountingModel
+{
+public:
+  at::Tensor
+  Forward(const at::Tensor & batch) override
+  {
+    ++calls;
+    return batch;
+  }
+};
+} // namespace
+
+TEST(SlidingWindow, ActivationNeverOverwritesTheBatchAModelReturns)
+{
+  // With mirror TTA the flipped copies are made from the same batch after the first pass: had the
+  // softmax been computed in the batch's memory, the later passes would see probabilities.
+  AliasingModel         model;
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 4, 4, 4 } };
+  settings.mirrorAxes = { 0, 2 };
+  const at::Tensor image = at::randn({ 2, 6, 5, 7 });
+  const at::Tensor out = SlidingWindowInferer(settings).Run(image, model);
+  EXPECT_LT((out - at::softmax(image, 0)).abs().max().item<float>(), 1e-6);
+  EXPECT_GT(model.calls, 0);
+}
+
 TEST(SlidingWindow, PadsVolumesSmallerThanAPatchAndCropsBack)
 {
   auto                  model = Wrap(test::MakeThresholdModule(0.5));
