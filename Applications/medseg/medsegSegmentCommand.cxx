@@ -420,6 +420,14 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   for (const auto & input : streaming ? std::vector<std::string>{} : inputs)
   {
     const std::vector<FloatImage3::Pointer> channels = ReadChannelImages(input);
+    const auto                              size = channels.front()->GetLargestPossibleRegion().GetSize();
+    if (package && package->spatialDims == 2 && package->sliceAxis != 2 && size[2] == 1 &&
+        size[package->sliceAxis] > 1)
+    {
+      // One slice across z cannot be cut into slices across x or y: the model would see 1-voxel strips.
+      throw InputError(input, std::string("holds one slice across z, but the package's 2D model takes slices across ") +
+                                (package->sliceAxis == 0 ? "x" : "y"));
+    }
     if (channels.size() > 1 && rgbInput.empty())
       rgbInput = input;
     images.insert(images.end(), channels.begin(), channels.end());

@@ -302,7 +302,7 @@ protected:
 
   /** A 2D package comparing channel 0 with channel 1, taking the channels named `channels`. */
   test::ProcessResult
-  Pack(const std::vector<std::string> & channels, const std::string & output)
+  Pack(const std::vector<std::string> & channels, const std::string & output, int sliceAxis = 2)
   {
     nlohmann::json metadata = nlohmann::json::parse(R"json({
       "format": "medseg-model", "format_version": 1, "name": "red-over-green", "version": "1.0.0",
@@ -312,6 +312,8 @@ protected:
       "labels": [ { "value": 0, "name": "background" }, { "value": 1, "name": "red" } ] })json");
     for (const auto & name : channels)
       metadata["input"]["channels"].push_back({ { "name", name }, { "normalization", "none" } });
+    metadata["input"]["slice_axis"] = sliceAxis;
+    metadata["inference"]["patch_size"] = { sliceAxis == 0 ? 1 : 16, sliceAxis == 1 ? 1 : 16, sliceAxis == 2 ? 1 : 16 };
     test::WriteText(m_Dir / "meta.json", metadata.dump());
     return RunProcess(MEDSEG_EXECUTABLE, { "model", "pack", "--metadata", m_Dir / "meta.json", "--weights",
                                            m_Dir / "weights.pt", "--output", output });
@@ -455,6 +457,20 @@ TEST_F(SegmentCommand2D, RefusesAChannelCountThatDoesNotMatchThePackage)
   EXPECT_EQ(grey.exitCode, 2) << grey.err;
   EXPECT_NE(grey.err.find("takes 3 input(s) (R, G, B), 1 --input given"), std::string::npos) << grey.err;
   EXPECT_FALSE(fs::exists(mask));
+}
+
+TEST_F(SegmentCommand2D, RefusesAPictureForAModelThatSlicesAcrossXOrY)
+{
+  const std::string mask = m_Dir / "mask.png";
+  for (int axis : { 0, 1 })
+  {
+    const std::string package = m_Dir / ("axis" + std::to_string(axis) + ".medseg");
+    ASSERT_EQ(Pack({ "R", "G", "B" }, package, axis).exitCode, 0);
+    ExpectRefused(Segment({ RGB() }, mask, package), RGB(),
+                  std::string("holds one slice across z, but the package's 2D model takes slices across ") +
+                    (axis == 0 ? "x" : "y"),
+                  mask);
+  }
 }
 
 TEST_F(SegmentCommand2D, RefusesJPEGLabelsAndAlphaInputs)
