@@ -92,9 +92,9 @@ struct VoxelBox
  * Volumes smaller than a patch are padded (centred) with `padValue`, and the padding cropped off.
  *
  * Patches are visited z-major and blended slice by slice: a z slice is finalized (handed to the
- * caller and its scores freed) as soon as no later patch touches it. At most about
- * patch_z + step_z slices of K scores are held at once, whatever the volume's depth, in float or
- * (ScoreAccumulation::Float16) half precision; a batch's class scores are activated in place.
+ * caller and its slot reused) as soon as no later patch touches it. The scores live in a ring of
+ * OpenSlicesFor() slices (at most patch_z + step_z) allocated once, whatever the volume's depth, in
+ * float or (ScoreAccumulation::Float16) half precision; a batch's class scores are activated in place.
  *
  * A sub-region can be computed on its own (ITK streaming): only the batches of patches that
  * touch it are run, over the input box InputBoxFor() names. Batches are always the same groups
@@ -118,6 +118,11 @@ public:
   /** The voxels (clipped to the image) the patches needed for `region` read. */
   VoxelBox
   InputBoxFor(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const;
+
+  /** How many z slices of class scores blending `region` holds at once (the ring RunRegion
+   * allocates): at most patch_z + step_z, and patch_z with one patch per batch. */
+  int64_t
+  OpenSlicesFor(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const;
 
   /** One region of an image of size `imageSize` ([z, y, x]). `input` is [C, ...] holding the
    * voxels of `inputBox`, which must contain InputBoxFor(imageSize, region). */

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -229,6 +228,7 @@ struct SlidingWindowInferer::Plan
   std::vector<std::array<int64_t, 3>> starts;   // window starts in image coordinates (may be < 0 when padded), z-major
   std::vector<size_t>                 batches;  // first patch of each batch to run (volume-wide grouping)
   VoxelBox                            inputBox; // what those batches read, clipped to the image
+  int64_t                             openSlices{ 0 }; // most region z slices open at once while blending
 };
 
 SlidingWindowInferer::Plan
@@ -288,6 +288,20 @@ SlidingWindowInferer::MakePlan(const std::array<int64_t, 3> & imageSize, const V
       }
     }
   }
+  // Before batch b every slice below its first patch's z is final; its patches open slices up to
+  // the furthest end so far. The difference, over all batches, is the ring the scores need.
+  int64_t openEnd = region.start[0];
+  for (const size_t first : plan.batches)
+  {
+    for (size_t i = first; i < std::min(plan.starts.size(), first + batchSize); ++i)
+    {
+      if (touches(plan.starts[i]))
+      {
+        openEnd = std::max(openEnd, std::min(plan.starts[i][0] + plan.patch[0], region.End(0)));
+      }
+    }
+    plan.openSlices = std::max(plan.openSlices, openEnd - std::max(region.start[0], plan.starts[first][0]));
+  }
   if (!plan.batches.empty())
   {
     for (int d = 0; d < 3; ++d)
@@ -303,6 +317,12 @@ VoxelBox
 SlidingWindowInferer::InputBoxFor(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const
 {
   return MakePlan(imageSize, region).inputBox;
+}
+
+int64_t
+SlidingWindowInferer::OpenSlicesFor(const std::array<int64_t, 3> & imageSize, const VoxelBox & region) const
+{
+  return MakePlan(imageSize, region).openSlices;
 }
 
 at::Tensor
@@ -379,23 +399,22 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
     return padded;
   };
 
-  // Blended scores and weight sums of the z slices some patch has touched and that are not final yet.
+  // Blended scores and weight sums of the z slices some patch has touched and that are not final
+  // yet, [openBegin, openEnd), kept in a ring of plan.openSlices slices allocated once (slice z in
+  // slot (z - region z start) mod size), so memory stays fixed however many slices pass through.
   // Float scores are weighted sums, divided by the weight sum at the end. Half-precision scores are
   // the running weighted mean instead (mean += w / (W + w) * (p - mean)): it stays in [0, 1], where
   // half keeps 11 significant bits, whereas the sums of tiny Gaussian corner weights would underflow.
-  struct SliceScores
-  {
-    at::Tensor scores;  // [K, region Y, region X]
-    at::Tensor weights; // [region Y, region X]
-  };
   const bool halfScores = m_Settings.accumulation == ScoreAccumulation::Float16;
-  std::map<int64_t, SliceScores> open;
-  const auto                     finalizeBelow = [&](int64_t zLimit) {
-    while (!open.empty() && open.begin()->first < zLimit)
+  at::Tensor ringScores;  // [slots, K, region Y, region X], allocated once K is known
+  at::Tensor ringWeights; // [slots, region Y, region X]
+  int64_t    openBegin = region.start[0], openEnd = region.start[0];
+  const auto slot = [&](int64_t z) { return (z - region.start[0]) % plan.openSlices; };
+  const auto finalizeBelow = [&](int64_t zLimit) {
+    for (; openBegin < std::min(zLimit, openEnd); ++openBegin)
     {
-      auto & [z, slice] = *open.begin();
-      sink(z, halfScores ? slice.scores.to(at::kFloat) : slice.scores.div_(slice.weights.unsqueeze(0)));
-      open.erase(open.begin());
+      const at::Tensor scores = ringScores[slot(openBegin)];
+      sink(openBegin, halfScores ? scores.to(at::kFloat) : scores.div_(ringWeights[slot(openBegin)].unsqueeze(0)));
     }
   };
 
@@ -414,6 +433,9 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
     if (classes == 0)
     {
       classes = probabilities.size(1);
+      ringScores = at::empty({ plan.openSlices, classes, region.size[1], region.size[2] },
+                             halfScores ? at::kHalf : at::kFloat);
+      ringWeights = at::empty({ plan.openSlices, region.size[1], region.size[2] }, at::kFloat);
     }
     else if (probabilities.size(1) != classes)
     {
@@ -438,21 +460,21 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
       const Slice      inY(from[1] - s[1], to[1] - s[1]), inX(from[2] - s[2], to[2] - s[2]);
       const Slice      outY(from[1] - region.start[1], to[1] - region.start[1]);
       const Slice      outX(from[2] - region.start[2], to[2] - region.start[2]);
+      for (; openEnd < to[0]; ++openEnd) // slices are first touched in increasing z
+      {
+        ringScores[slot(openEnd)].zero_();
+        ringWeights[slot(openEnd)].zero_();
+      }
+      if (from[0] < openBegin || openEnd - openBegin > plan.openSlices)
+      {
+        throw std::logic_error("sliding window: a patch touches a slice outside the open ring");
+      }
       for (int64_t z = from[0]; z < to[0]; ++z)
       {
-        auto found = open.find(z);
-        if (found == open.end())
-        {
-          found = open
-                    .emplace(z, SliceScores{ at::zeros({ classes, region.size[1], region.size[2] },
-                                                       halfScores ? at::kHalf : at::kFloat),
-                                             at::zeros({ region.size[1], region.size[2] }, at::kFloat) })
-                    .first;
-        }
         const at::Tensor w = weights.index({ z - s[0], inY, inX });
         const at::Tensor pz = p.index({ Slice(), z - s[0], inY, inX });
-        at::Tensor       scores = found->second.scores.index({ Slice(), outY, outX });
-        at::Tensor       weightSum = found->second.weights.index({ outY, outX });
+        at::Tensor       scores = ringScores[slot(z)].index({ Slice(), outY, outX });
+        at::Tensor       weightSum = ringWeights[slot(z)].index({ outY, outX });
         if (halfScores)
         {
           const at::Tensor mean = scores.to(at::kFloat); // computed in float, rounded once

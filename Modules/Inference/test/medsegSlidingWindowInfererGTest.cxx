@@ -168,6 +168,33 @@ TEST(SlidingWindow, FinalizesEverySliceAsSoonAsNoLaterPatchTouchesIt)
   EXPECT_LE(mostOpen, 8); // never more than one patch depth of open slices
 }
 
+TEST(SlidingWindow, HoldsAtMostAPatchAndAStepOfSlicesWhateverTheDepth)
+{
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 96, 96, 96 } };
+  settings.overlap = 0.5;
+  VoxelBox colin;
+  colin.size = { { 181, 217, 181 } };
+  settings.batchSize = 1;
+  EXPECT_EQ(SlidingWindowInferer(settings).OpenSlicesFor(colin.size, colin), 96);
+  VoxelBox deep;
+  deep.size = { { 1000, 217, 181 } };
+  EXPECT_EQ(SlidingWindowInferer(settings).OpenSlicesFor(deep.size, deep), 96);
+  // Two patches per batch: a batch may straddle two rows of patches (4 x 3 = 12 per row is even
+  // here, so take 3 x 3 = 9 per row).
+  settings.batchSize = 2;
+  VoxelBox odd;
+  odd.size = { { 1000, 150, 150 } };
+  const int64_t straddling = SlidingWindowInferer(settings).OpenSlicesFor(odd.size, odd);
+  EXPECT_GT(straddling, 96);
+  EXPECT_LE(straddling, 96 + 48);
+  // A region never holds more slices than it has.
+  VoxelBox thin = deep;
+  thin.start[0] = 300;
+  thin.size[0] = 20;
+  EXPECT_EQ(SlidingWindowInferer(settings).OpenSlicesFor(deep.size, thin), 20);
+}
+
 TEST(SlidingWindow, PositionsStartAtZeroEndFlushAndCoverEveryVoxel)
 {
   for (int64_t size : { 1, 7, 32, 33, 95, 96, 97, 181, 217 })
