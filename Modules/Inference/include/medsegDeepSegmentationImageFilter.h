@@ -32,7 +32,7 @@ namespace medseg
  * writer's NumberOfStreamDivisions). Normalizations that need statistics of the whole volume
  * (zscore, minmax, percentile) then need SetIntensityMappings() with statistics computed
  * beforehand; without them the whole input is requested. Scores are blended slice by slice,
- * so memory holds about patch_z + step_z slices of class scores, not a whole volume of them.
+ * so memory holds a ring of at most patch_z + step_z slices of class scores, not a whole volume of them.
  *
  * Progress is reported per batch of patches; AbortGenerateData stops it between batches.
  *
