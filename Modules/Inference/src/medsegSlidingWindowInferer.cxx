@@ -266,19 +266,27 @@ SlidingWindowInferer::MakePlan(const std::array<int64_t, 3> & imageSize, const V
   };
   std::array<int64_t, 3> low{ { imageSize[0], imageSize[1], imageSize[2] } }, high{};
   const auto             batchSize = static_cast<size_t>(m_Settings.batchSize);
+  int64_t                openEnd = region.start[0]; // first region slice no batch so far has touched
   for (size_t first = 0; first < plan.starts.size(); first += batchSize)
   {
     const size_t last = std::min(plan.starts.size(), first + batchSize);
     bool         needed = false;
-    for (size_t i = first; i < last && !needed; ++i)
+    for (size_t i = first; i < last; ++i)
     {
-      needed = touches(plan.starts[i]);
+      if (touches(plan.starts[i]))
+      {
+        needed = true;
+        openEnd = std::max(openEnd, std::min(plan.starts[i][0] + plan.patch[0], region.End(0)));
+      }
     }
     if (!needed)
     {
       continue;
     }
     plan.batches.push_back(first);
+    // Before this batch every slice below its first patch's z is final: what is open now is the
+    // ring the scores need at this point.
+    plan.openSlices = std::max(plan.openSlices, openEnd - std::max(region.start[0], plan.starts[first][0]));
     for (size_t i = first; i < last; ++i)
     {
       for (int d = 0; d < 3; ++d)
@@ -287,20 +295,6 @@ SlidingWindowInferer::MakePlan(const std::array<int64_t, 3> & imageSize, const V
         high[d] = std::max(high[d], std::min(imageSize[d], plan.starts[i][d] + plan.patch[d]));
       }
     }
-  }
-  // Before batch b every slice below its first patch's z is final; its patches open slices up to
-  // the furthest end so far. The difference, over all batches, is the ring the scores need.
-  int64_t openEnd = region.start[0];
-  for (const size_t first : plan.batches)
-  {
-    for (size_t i = first; i < std::min(plan.starts.size(), first + batchSize); ++i)
-    {
-      if (touches(plan.starts[i]))
-      {
-        openEnd = std::max(openEnd, std::min(plan.starts[i][0] + plan.patch[0], region.End(0)));
-      }
-    }
-    plan.openSlices = std::max(plan.openSlices, openEnd - std::max(region.start[0], plan.starts[first][0]));
   }
   if (!plan.batches.empty())
   {
