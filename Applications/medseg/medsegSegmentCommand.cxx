@@ -350,9 +350,9 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       throw UsageError("--stream-divisions writes the label map only (and meshes); drop --probabilities/--screenshot");
     if (!IsModelPackage(args.Get("model")))
       throw UsageError("--stream-divisions needs a model package (its labels and normalization are known up front)");
-    const std::string extension = std::filesystem::path(output).extension().string();
-    if (extension == ".png" || extension == ".tif" || extension == ".tiff")
-      throw UsageError("--stream-divisions writes 3D label volumes (.nii.gz, .nii, .nrrd, .mha), not " + extension);
+    if (IsSliceLabelFormat(output))
+      throw UsageError("--stream-divisions writes 3D label volumes (.nii.gz, .nii, .nrrd, .mha), not " +
+                       std::filesystem::path(output).extension().string());
   }
 
   SetTorchThreads(static_cast<int>(threads));
@@ -441,14 +441,14 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
                                  DescribePackageChannels(*package));
   }
   // A 2D label image holds one slice of labels that fit it: known before the model runs.
-  unsigned long packageMaxLabel = 0;
+  unsigned long maxLabel = 1;
   if (package)
   {
     for (const auto & l : package->labels)
-      packageMaxLabel = std::max<unsigned long>(packageMaxLabel, l.value);
+      maxLabel = std::max<unsigned long>(maxLabel, l.value);
   }
   if (!streaming)
-    CheckLabelMapFitsFormat(output, images.front()->GetLargestPossibleRegion(), packageMaxLabel);
+    CheckLabelMapFitsFormat(output, images.front()->GetLargestPossibleRegion(), maxLabel);
 
   if (package)
   {
@@ -465,7 +465,6 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   ProbabilityImage3::Pointer classProbabilities; // component k = class k
   std::vector<unsigned int>  labelOfClass;       // class k is written as labelOfClass[k]
   unsigned int               classes = 0;
-  unsigned long              maxLabel = 1;
   LabelTable                 table;
   const bool refineWithProbabilities = !postprocess.empty() && PostProcessingNeedsIntensity(postprocess);
   const bool wantProbabilities = !probabilities.empty() || refineWithProbabilities;
@@ -490,7 +489,6 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       classProbabilities = result.probabilities;
       for (const auto & l : package->labels)
       {
-        maxLabel = std::max<unsigned long>(maxLabel, l.value);
         labelOfClass.push_back(l.value);
         table.Set({ l.value, l.name, l.color });
       }

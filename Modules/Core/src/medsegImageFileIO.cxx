@@ -852,15 +852,8 @@ WriteLabelMapFile(const LabelImage3 * labels, const std::string & path, unsigned
   RegisterImageIOFactories();
   if (IsSliceLabelFormat(path))
   {
-    CheckLabelMapFitsFormat(path, labels->GetLargestPossibleRegion(), maxLabel);
-    if (maxLabel <= std::numeric_limits<uint8_t>::max())
-    {
-      WriteSliceLabelImage<uint8_t>(labels, path);
-    }
-    else
-    {
-      WriteSliceLabelImage<uint16_t>(labels, path);
-    }
+    CheckLabelMapFitsFormat(path, labels->GetLargestPossibleRegion(), maxLabel); // at most 16 bits
+    DispatchLabelPixelType(maxLabel, [&](auto tag) { WriteSliceLabelImage<typename decltype(tag)::type>(labels, path); });
     return;
   }
   DispatchLabelPixelType(maxLabel, [&](auto tag) {
