@@ -45,6 +45,8 @@ def window_count(size, patch, overlap):
 
 
 def make_model(workdir, name, dims, features, classes, patch, calibrate):
+    # Cached by everything that shapes the model, so a --quick run never leaves its tiny models to a full one.
+    name = f"{name}-f{features.replace(',', '-')}-p{patch}-{os.path.basename(calibrate).split('.')[0]}"
     path = os.path.join(workdir, name + ".pt")
     flops_path = os.path.join(workdir, name + ".flops")
     if not os.path.exists(path):
