@@ -7,4 +7,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-"$here/../build"}
 size=${2:-256}
 ninja -C "$build" -j2 medseg-bench-metrics
+/usr/bin/python3 "$here/inference/machine.py" 2>/dev/null || true
 "$build/bin/medseg-bench-metrics" "$size"

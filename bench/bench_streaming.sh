@@ -10,6 +10,7 @@ medseg=${MEDSEG:-"$here/../build/bin/medseg"}
 divisions=${1:-16}
 work=${2:-/tmp/medseg-stream-bench}
 mkdir -p "$work"
+/usr/bin/python3 "$here/inference/machine.py"
 /usr/bin/python3 "$here/inference/make_streaming_case.py" "$work"
 run() { # label, extra args...
   label=$1; shift

@@ -21,6 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import machine  # noqa: E402
 import volume_io  # noqa: E402
 
 PYTHON = "/usr/bin/python3"  # Debian's interpreter, where python3-torch lives
@@ -87,26 +88,39 @@ def agreement(a_path, b_path):
 
 
 def peak_gflops(threads):
-    """Best conv3d throughput of this machine (oneDNN through python3-torch), fp32 and bf16."""
+    """Best conv3d throughput of this machine (oneDNN through python3-torch): (fp32, bf16 or None).
+
+    bf16 is None where oneDNN has no bf16 convolution on this CPU (it needs AVX-512BW/VL/DQ; an
+    AVX2-only CPU, or ONEDNN_MAX_CPU_ISA=AVX2, refuses it): measured only where the CPU has it.
+    """
     code = f"""
 import time, torch, torch.utils.mkldnn as mk
 torch.set_num_threads({threads})
-best = {{"fp32": 0.0, "bf16": 0.0}}
-for cin, cout, s in [(32, 32, 48), (64, 64, 32), (128, 128, 24)]:
-    conv = torch.nn.Conv3d(cin, cout, 3, padding=1).eval()
-    flops = 2 * s ** 3 * cin * cout * 27
-    for name, dtype in [("fp32", torch.float32), ("bf16", torch.bfloat16)]:
+def best_of(dtype):
+    best = 0.0
+    for cin, cout, s in [(32, 32, 48), (64, 64, 32), (128, 128, 24)]:
+        conv = torch.nn.Conv3d(cin, cout, 3, padding=1).eval()
+        flops = 2 * s ** 3 * cin * cout * 27
         m = mk.to_mkldnn(conv, dtype) if dtype != torch.float32 else mk.to_mkldnn(conv)
-        x = torch.randn(1, cin, s, s, s).to_mkldnn(dtype) if dtype != torch.float32 else torch.randn(1, cin, s, s, s).to_mkldnn()
+        x = torch.randn(1, cin, s, s, s)
+        x = x.to_mkldnn(dtype) if dtype != torch.float32 else x.to_mkldnn()
         with torch.inference_mode():
             m(x)
             for _ in range(3):
                 t = time.perf_counter(); m(x); t = time.perf_counter() - t
-                best[name] = max(best[name], flops / t / 1e9)
-print(best["fp32"], best["bf16"])
+                best = max(best, flops / t / 1e9)
+    return best
+print(best_of(torch.float32))
+try:
+    print(best_of(torch.bfloat16))
+except RuntimeError as e:
+    print("unsupported", str(e).splitlines()[0])
 """
-    out = subprocess.run([PYTHON, "-c", code], check=True, capture_output=True, text=True).stdout.split()
-    return float(out[0]), float(out[1])
+    out = subprocess.run([PYTHON, "-c", code], check=True, capture_output=True, text=True).stdout.splitlines()
+    fp32 = float(out[0])
+    if out[1].startswith("unsupported"):
+        return fp32, None, out[1][len("unsupported "):]
+    return fp32, float(out[1]), ""
 
 
 def main():
@@ -149,10 +163,13 @@ def main():
     results = {"threads": args.threads, "quick": args.quick, "repeats": repeats, "volume": volume,
                "shape_zyx": list(shape), "cases": {}}
 
-    fp32_peak, bf16_peak = peak_gflops(args.threads)
+    print(machine.describe())
+    results["machine"] = machine.describe()
+    fp32_peak, bf16_peak, bf16_refusal = peak_gflops(args.threads)
     results["peak_gflops"] = {"fp32": fp32_peak, "bf16": bf16_peak}
-    print(f"machine peak (conv3d, oneDNN, {threads} thread(s)): fp32 {fp32_peak:.0f} GFLOP/s, "
-          f"bf16 {bf16_peak:.0f} GFLOP/s")
+    bf16_text = (f"bf16 {bf16_peak:.0f} GFLOP/s" if bf16_peak is not None
+                 else f"bf16 not measured: oneDNN has no bf16 convolution on this CPU ({bf16_refusal})")
+    print(f"machine peak (conv3d, oneDNN, {threads} thread(s)): fp32 {fp32_peak:.0f} GFLOP/s, {bf16_text}")
 
     for name, case in cases.items():
         weights, flops = make_model(args.workdir, f"unet{case['dims']}d-{case['classes']}", case["dims"],
@@ -181,7 +198,10 @@ def main():
         }
         if case["bf16"]:
             variants["medseg-batch2"] = medseg_run("batch2.nii", ["--batch-size", "2"])
-            variants["medseg-bf16"] = medseg_run("bf16.nii", ["--precision", "bf16"])
+            if bf16_peak is not None:
+                variants["medseg-bf16"] = medseg_run("bf16.nii", ["--precision", "bf16"])
+            else:
+                print("  (medseg-bf16 skipped: no bf16 convolution on this CPU)")
         times = {v: [] for v in variants}
         rss = {v: [] for v in variants}
         print(f"\n== {name}: {case['title']}; {patches} patches, {total_gflop:.0f} GFLOP per run; "
