@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libinsighttoolkit5-dev libfftw3-dev libgdcm-dev zlib1g-dev tar
+  libssl-dev libarchive-dev
   libvtk9-dev
   libtorch-dev libopenblas0-pthread
   libboost-dev libboost-filesystem-dev libboost-program-options-dev

@@ -1,33 +1,40 @@
 #ifndef medsegSha256_h
 #define medsegSha256_h
 
-#include <array>
 #include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <string>
 
 namespace medseg
 {
 
-/** \brief SHA-256 (FIPS 180-4), incremental. Used for model-weight hashes and batch manifests. */
+/** \brief SHA-256 (FIPS 180-4), incremental. Used for model-weight hashes and batch manifests.
+ *
+ * The digest is computed by OpenSSL's libcrypto (EVP interface); its context stays inside the
+ * library, so this header needs no OpenSSL header. A failure inside OpenSSL (it should not happen
+ * for SHA-256) throws InputError("SHA-256", ...). */
 class Sha256
 {
 public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256 & other);
+  Sha256 &
+  operator=(const Sha256 & other);
+  Sha256(Sha256 && other) noexcept;
+  Sha256 &
+  operator=(Sha256 && other) noexcept;
+
   void
   Update(const void * data, size_t size);
-  /** Finishes and returns the digest as 64 lowercase hex characters. */
+  /** Finishes and returns the digest as 64 lowercase hex characters; the object then starts over,
+   * as if newly constructed. */
   std::string
   HexDigest();
 
 private:
-  void
-  Block(const uint8_t * block);
-
-  std::array<uint32_t, 8> m_State;
-  std::array<uint8_t, 64> m_Buffer{};
-  size_t                  m_Buffered{ 0 };
-  uint64_t                m_Length{ 0 };
+  struct Context;
+  std::unique_ptr<Context> m_Context;
 };
 
 /** SHA-256 of a file's bytes; throws InputError(path, ...) if it cannot be read. */

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 using namespace medseg;
 
 TEST(Sha256, MatchesTheFIPS180TestVectors)
@@ -31,4 +34,41 @@ TEST(Sha256, HashesFiles)
   test::WriteText(dir / "f", "abc");
   EXPECT_EQ(Sha256OfFile(dir / "f"), Sha256OfString("abc"));
   EXPECT_THROW(Sha256OfFile(dir / "missing"), InputError);
+}
+
+TEST(Sha256, CopiesContinueApartAndADigestStartsOver)
+{
+  Sha256 hash;
+  hash.Update("ab", 2);
+  Sha256 copy(hash);
+  hash.Update("c", 1);
+  copy.Update("d", 1);
+  EXPECT_EQ(hash.HexDigest(), Sha256OfString("abc"));
+  EXPECT_EQ(copy.HexDigest(), Sha256OfString("abd"));
+  // After HexDigest the object hashes from the beginning again.
+  EXPECT_EQ(hash.HexDigest(), Sha256OfString(""));
+  hash.Update(nullptr, 0);
+  hash.Update("abc", 3);
+  EXPECT_EQ(hash.HexDigest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 moved(std::move(copy));
+  moved.Update("abc", 3);
+  EXPECT_EQ(moved.HexDigest(), Sha256OfString("abc"));
+}
+
+TEST(Sha256, HashesFilesLargerThanItsBufferAndRefusesFolders)
+{
+  test::TemporaryDirectory dir;
+  test::WriteText(dir / "a", std::string(3000000, 'a')); // three 1 MiB reads, the last one short
+  EXPECT_EQ(Sha256OfFile(dir / "a"), Sha256OfString(std::string(3000000, 'a')));
+  test::WriteText(dir / "million", std::string(1000000, 'a'));
+  EXPECT_EQ(Sha256OfFile(dir / "million"), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  try
+  {
+    Sha256OfFile(dir.Path());
+    ADD_FAILURE() << "a folder was hashed";
+  }
+  catch (const InputError & e)
+  {
+    EXPECT_EQ(e.GetSubject(), dir.Path());
+  }
 }
