@@ -17,6 +17,9 @@ packages=(
   mricron-data
   libxml2-utils
   python3-torch
+  # The real-world corpus test (Testing/RealWorld): other libraries' test images, independent
+  # readers (nibabel, pydicom, PIL) and an independent DICOM converter (dcm2niix).
+  insighttoolkit5-examples python3-nibabel python3-pydicom python3-pil dcm2niix
 )
 
 missing=()

@@ -2,9 +2,12 @@
 
 #include "medsegCommandLine.h"
 #include "medsegError.h"
+#include "medsegLibraryMessages.h"
 
 #include "itkMacro.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 namespace medseg::cli
@@ -13,6 +16,12 @@ namespace medseg::cli
 int
 RunTool(const std::string & program, const std::function<int()> & body)
 {
+  // What ITK and GDCM print goes to MedSeg's log, never between the user and the one-line error.
+  CaptureLibraryMessages();
+  if (const char * verbose = std::getenv("MEDSEG_VERBOSE"); verbose && *verbose && std::strcmp(verbose, "0") != 0)
+  {
+    SetVerboseLibraryMessages(true);
+  }
   try
   {
     return body();

@@ -3,6 +3,9 @@
 #include "medsegError.h"
 #include "medsegToolMain.h"
 #include "medsegVersion.h"
+#ifdef MEDSEG_WITH_VISUALIZATION
+#  include "medsegVtkMessages.h"
+#endif
 
 #include <fstream>
 #include <iostream>
@@ -38,6 +41,9 @@ int
 RunSlicerModule(const std::string & program, CommandLine table, ToolBody body, int argc, char * argv[])
 {
   table.SetProgram(program);
+#ifdef MEDSEG_WITH_VISUALIZATION
+  CaptureVtkMessages();
+#endif
   const std::vector<std::string> arguments = Arguments(argc, argv);
   return RunTool(program, [&]() {
     std::string              returnFile;

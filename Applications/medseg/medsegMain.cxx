@@ -2,9 +2,14 @@
 #include "medsegCommands.h"
 #include "medsegTorchRuntime.h"
 #include "medsegError.h"
+#include "medsegLibraryMessages.h"
 #include "medsegToolMain.h"
 #include "medsegVersion.h"
+#ifdef MEDSEG_WITH_VISUALIZATION
+#  include "medsegVtkMessages.h"
+#endif
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
@@ -36,7 +41,8 @@ PrintUsage(std::ostream & os)
   {
     os << "  " << c.name << std::string(12 - std::min<size_t>(11, std::strlen(c.name)), ' ') << c.summary << '\n';
   }
-  os << "\n  --version   print the MedSeg version\n";
+  os << "\n  --version   print the MedSeg version\n"
+        "  --verbose   (with any command) also show what ITK, GDCM and VTK print (or MEDSEG_VERBOSE=1)\n";
 }
 
 } // namespace
@@ -65,7 +71,17 @@ main(int argc, char * argv[])
   {
     if (name == c.name)
     {
-      const auto arguments = medseg::cli::Arguments(argc, argv, 2);
+      auto arguments = medseg::cli::Arguments(argc, argv, 2);
+      // --verbose, anywhere, belongs to medseg itself: library messages on stderr.
+      const auto verbose = std::remove(arguments.begin(), arguments.end(), std::string("--verbose"));
+      if (verbose != arguments.end())
+      {
+        medseg::SetVerboseLibraryMessages(true);
+        arguments.erase(verbose, arguments.end());
+      }
+#ifdef MEDSEG_WITH_VISUALIZATION
+      medseg::CaptureVtkMessages();
+#endif
       return medseg::cli::RunTool(std::string("medseg ") + c.name, [&] { return c.run(arguments); });
     }
   }

@@ -2,6 +2,8 @@
 #define medsegImageFileIO_h
 
 #include "medsegImageTypes.h"
+#include "medsegLabelMapFileIO.h"
+#include "medsegOutputPaths.h"
 
 #include "itkImageFileReader.h"
 
@@ -53,51 +55,6 @@ ReadLabelImage(const std::string & path);
 /** Checks a voxel buffer: no NaN or Inf and not empty. Throws InputError naming `subject`. */
 void
 ValidateVoxels(const FloatImage3 * image, const std::string & subject);
-
-/** True when `path` names a single-file format MedSeg can write atomically
- * (.nii, .nii.gz, .nrrd, .mha). */
-bool
-IsAtomicallyWritable(const std::string & path);
-
-/** True when `a` and `b` name the same file (through links and relative paths), existing or not. */
-bool
-IsSameFile(const std::string & a, const std::string & b);
-
-/** \brief Checks, before any work is done, that a file of any kind can be written at `path`:
- * an existing parent folder, not a folder itself, and no existing file unless `overwrite`. */
-void
-CheckOutputFile(const std::string & path, bool overwrite);
-
-/** \brief Checks, before any work is done, that an image can be written at `path`: a supported
- * single-file extension, then CheckOutputFile. */
-void
-CheckOutputPath(const std::string & path, bool overwrite);
-
-/** True when `path` ends in .png, .tif or .tiff: the 2D formats a one-slice label map can be
- * written as (lossless, 8 or 16 bits per pixel). */
-bool
-IsSliceLabelFormat(const std::string & path);
-
-/** \brief Checks, before any work is done, that a label map can be written at `path`: a 3D format
- * (IsAtomicallyWritable) or a 2D one (IsSliceLabelFormat); JPEG is refused because it is lossy and
- * would change label values. Then CheckOutputFile. */
-void
-CheckLabelOutputPath(const std::string & path, bool overwrite);
-
-/** \brief Checks that a label map on `region` whose values go up to `maxLabel` fits the format
- * `path` names: a 2D format (IsSliceLabelFormat) needs one slice along z and labels up to 65535.
- * Throws InputError naming `path`; 3D formats always pass. */
-void
-CheckLabelMapFitsFormat(const std::string & path, const itk::ImageRegion<3> & region, unsigned long maxLabel);
-
-/** \brief Writes a label map atomically (see WriteImageFile) with the smallest unsigned pixel type
- * that holds `maxLabel` (the largest value the map can hold; at least 1 is assumed).
- *
- * 3D formats (.nii.gz, .nii, .nrrd, .mha) keep the full geometry. 2D formats (.png, .tif, .tiff)
- * get a 2D image of 8 or 16 bits with the in-plane spacing (PNG and TIFF store no origin or
- * direction); the map must pass CheckLabelMapFitsFormat. JPEG and other formats are refused. */
-void
-WriteLabelMapFile(const LabelImage3 * labels, const std::string & path, unsigned long maxLabel);
 
 /** \brief Writes `image` to `path` atomically: into a hidden temporary file in the same folder,
  * then renamed over the final name. A failed write leaves no file under `path`. */

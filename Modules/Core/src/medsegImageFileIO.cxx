@@ -3,7 +3,9 @@
 #include "medsegAtomicFile.h"
 #include "medsegError.h"
 #include "medsegGeometry.h"
-#include "medsegPixelTypeDispatch.h"
+#include "medsegImagePayload.h"
+#include "medsegIsolatedProbe.h"
+#include "medsegLibraryMessages.h"
 
 #include "itkCastImageFilter.h"
 #include "itkGDCMImageIO.h"
@@ -22,8 +24,6 @@
 #include "itkPNGImageIOFactory.h"
 #include "itkTIFFImageIOFactory.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -32,6 +32,7 @@
 #include <limits>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 namespace medseg
@@ -169,319 +170,13 @@ ValidateHeader(itk::ImageIOBase & io, const std::string & path, bool channels = 
   ValidateGeometry(spacing, origin, direction, path);
 }
 
-bool
-EndsWith(const std::string & text, const std::string & suffix)
-{
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-/** Streams a gzip file through `consume(bytes, count, offset)`; returns the decompressed size.
- * Throws InputError if the stream ends early or is corrupt. */
-template <typename TConsumer>
-uint64_t
-StreamGzip(const std::string & path, TConsumer && consume)
-{
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr)
-  {
-    throw InputError(path, "cannot open the file");
-  }
-  std::vector<char> buffer(1 << 20);
-  uint64_t          total = 0;
-  int               got = 0;
-  while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0)
-  {
-    consume(buffer.data(), static_cast<size_t>(got), total);
-    total += static_cast<uint64_t>(got);
-  }
-  int               code = Z_OK;
-  const char *      message = gzerror(file, &code);
-  const bool        failed = got < 0 || (code != Z_OK && code != Z_STREAM_END);
-  const std::string reason = message ? message : "";
-  gzclose(file);
-  if (failed)
-  {
-    throw InputError(path, "the compressed data are truncated or corrupt (" + reason + ")");
-  }
-  return total;
-}
-
-/** Streams a plain file through `consume(bytes, count, offset)`; returns its size. */
-template <typename TConsumer>
-uint64_t
-StreamFile(const std::string & path, TConsumer && consume)
-{
-  std::ifstream     in(path, std::ios::binary);
-  std::vector<char> buffer(1 << 20);
-  uint64_t          total = 0;
-  while (in)
-  {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<size_t>(in.gcount());
-    if (got == 0)
-      break;
-    consume(buffer.data(), got, total);
-    total += got;
-  }
-  return total;
-}
-
-/** What a NIfTI header says about where and how its voxels are stored. */
-struct NiftiLayout
-{
-  uint64_t voxelOffset{ 0 }; // 0: not a single-file NIfTI
-  int      datatype{ 0 };
-  bool     swapped{ false };
-};
-
-/** Counts NaN/Inf values in the float32/float64 voxels of a NIfTI stream as it goes by
- * (NIfTI's reader replaces them with 0 without a word, so the reader cannot see them). */
-class NonFiniteScanner
-{
-public:
-  void
-  Start(const NiftiLayout & layout, uint64_t payload)
-  {
-    m_Layout = layout;
-    m_Size = layout.datatype == 16 ? 4 : (layout.datatype == 64 ? 8 : 0);
-    m_End = layout.voxelOffset + payload; // trailing bytes after the voxels are not voxels
-  }
-  void
-  operator()(const char * data, size_t n, uint64_t offset)
-  {
-    if (m_Size == 0)
-      return;
-    for (size_t i = 0; i < n; ++i)
-    {
-      const uint64_t position = offset + i;
-      if (position < m_Layout.voxelOffset)
-        continue;
-      if (position >= m_End)
-        break;
-      m_Value[m_Filled++] = data[i];
-      if (m_Filled == m_Size)
-      {
-        m_Filled = 0;
-        if (m_Layout.swapped)
-          std::reverse(m_Value, m_Value + m_Size);
-        bool finite = true;
-        if (m_Size == 4)
-        {
-          float f;
-          std::memcpy(&f, m_Value, 4);
-          finite = std::isfinite(f);
-        }
-        else
-        {
-          double d;
-          std::memcpy(&d, m_Value, 8);
-          finite = std::isfinite(d);
-        }
-        if (!finite && m_Count++ == 0)
-          m_First = m_Voxel;
-        ++m_Voxel;
-      }
-    }
-  }
-  uint64_t m_Count{ 0 };
-  uint64_t m_First{ 0 };
-
-private:
-  NiftiLayout m_Layout;
-  uint64_t    m_End{ 0 };
-  size_t      m_Size{ 0 };
-  char        m_Value[8]{};
-  size_t      m_Filled{ 0 };
-  uint64_t    m_Voxel{ 0 };
-};
-
-/** Where and how the voxels of a NIfTI-1 or NIfTI-2 single file are stored, from its header bytes. */
-NiftiLayout
-ReadNiftiLayout(const std::string & header, const std::string & path)
-{
-  NiftiLayout layout;
-  if (header.size() < 348)
-  {
-    throw InputError(path, "the NIfTI header is truncated");
-  }
-  int32_t sizeofHeader = 0;
-  std::memcpy(&sizeofHeader, header.data(), 4);
-  const bool swapped = sizeofHeader != 348 && sizeofHeader != 540;
-  if (swapped)
-  {
-    sizeofHeader = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(sizeofHeader)));
-  }
-  if (sizeofHeader == 348)
-  {
-    uint32_t raw = 0;
-    std::memcpy(&raw, header.data() + 108, 4);
-    if (swapped)
-    {
-      raw = __builtin_bswap32(raw);
-    }
-    float offset = 0.0f;
-    std::memcpy(&offset, &raw, 4);
-    layout.voxelOffset = offset > 0.0f ? static_cast<uint64_t>(offset) : 352u;
-    uint16_t type = 0;
-    std::memcpy(&type, header.data() + 70, 2);
-    layout.datatype = swapped ? __builtin_bswap16(type) : type;
-  }
-  else if (sizeofHeader == 540 && header.size() >= 176)
-  {
-    uint64_t offset = 0;
-    std::memcpy(&offset, header.data() + 168, 8);
-    layout.voxelOffset = swapped ? __builtin_bswap64(offset) : offset;
-    uint16_t type = 0;
-    std::memcpy(&type, header.data() + 12, 2);
-    layout.datatype = swapped ? __builtin_bswap16(type) : type;
-  }
-  layout.swapped = swapped;
-  return layout; // voxelOffset 0: not a single-file NIfTI (e.g. .hdr/.img): ITK checks those itself
-}
-
-/** Length of a MetaImage header: up to the end of the ElementDataFile line. */
-std::pair<uint64_t, std::string>
-MetaHeader(const std::string & path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::string   line;
-  uint64_t      consumed = 0;
-  std::string   compressed;
-  std::string   compressedSize;
-  while (std::getline(in, line))
-  {
-    consumed += line.size() + 1;
-    if (line.rfind("CompressedData", 0) == 0 && line.rfind("CompressedDataSize", 0) != 0)
-    {
-      compressed = line;
-    }
-    if (line.rfind("CompressedDataSize", 0) == 0 && line.find('=') != std::string::npos)
-    {
-      compressedSize = line.substr(line.find('=') + 1);
-    }
-    if (line.rfind("ElementDataFile", 0) == 0)
-    {
-      const auto  eq = line.find('=');
-      std::string value = eq == std::string::npos ? "" : line.substr(eq + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      value.erase(value.find_last_not_of(" \t\r") + 1);
-      const bool isCompressed = compressed.find("True") != std::string::npos;
-      return { consumed, isCompressed ? "(compressed)" + compressedSize : value };
-    }
-  }
-  return { 0, std::string() };
-}
-
-/** ITK's NIfTI and MetaImage readers fill missing voxels with zeros and only print a warning, so
- * check that the file holds every byte its header promises before reading it. */
-void
-CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
-{
-  std::string lower = path;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  const uint64_t payload = io.GetImageSizeInBytes();
-  std::error_code ec;
-  if (EndsWith(lower, ".nii.gz") || EndsWith(lower, ".nii"))
-  {
-    const bool       compressed = EndsWith(lower, ".gz");
-    std::string      header;
-    NonFiniteScanner scanner;
-    bool             started = false;
-    const auto       consume = [&](const char * data, size_t n, uint64_t offset) {
-      if (header.size() < 544)
-      {
-        header.append(data, std::min<size_t>(544 - header.size(), n));
-      }
-      if (!started && (header.size() >= 544 || offset + n >= 544 || n < 544))
-      {
-        scanner.Start(ReadNiftiLayout(header, path), payload);
-        started = true;
-      }
-      scanner(data, n, offset);
-    };
-    const uint64_t    total = compressed ? StreamGzip(path, consume) : StreamFile(path, consume);
-    const NiftiLayout layout = ReadNiftiLayout(header, path);
-    if (layout.voxelOffset > 0 && total < layout.voxelOffset + payload)
-    {
-      throw InputError(path, "is truncated: " + std::to_string(total - std::min(total, layout.voxelOffset)) + " of " +
-                               std::to_string(payload) + " bytes of voxel data present");
-    }
-    if (scanner.m_Count > 0)
-    {
-      const uint64_t nx = io.GetDimensions(0), ny = io.GetDimensions(1);
-      const uint64_t f = scanner.m_First;
-      throw InputError(path, "contains " + std::to_string(scanner.m_Count) +
-                               " NaN or Inf voxel(s), the first at index [" + std::to_string(f % nx) + "," +
-                               std::to_string((f / nx) % ny) + "," + std::to_string(f / (nx * ny)) + "]");
-    }
-  }
-  else if (EndsWith(lower, ".hdr") || EndsWith(lower, ".img"))
-  {
-    // NIfTI/Analyze pairs: the voxels are the whole .img file.
-    const fs::path image = fs::path(path).replace_extension(".img");
-    if (!fs::exists(image, ec))
-    {
-      throw InputError(path, "its voxel file " + image.string() + " does not exist");
-    }
-    const uint64_t size = fs::file_size(image, ec);
-    if (size < payload)
-    {
-      throw InputError(path, "is truncated: " + std::to_string(size) + " of " + std::to_string(payload) +
-                               " bytes of voxel data present in " + image.filename().string());
-    }
-  }
-  else if (EndsWith(lower, ".mha") || EndsWith(lower, ".mhd"))
-  {
-    const auto [headerBytes, dataFile] = MetaHeader(path);
-    uint64_t present = 0;
-    if (dataFile == "LOCAL")
-    {
-      present = std::filesystem::file_size(path, ec) - headerBytes;
-    }
-    else if (dataFile.rfind("(compressed)", 0) == 0)
-    {
-      // The header states the size of the zlib stream that follows it.
-      const std::string stated = dataFile.substr(12);
-      if (dataFile.size() > 12 && headerBytes > 0)
-      {
-        const uint64_t expected = std::strtoull(stated.c_str(), nullptr, 10);
-        const uint64_t size = std::filesystem::file_size(path, ec);
-        if (expected > 0 && size - std::min(size, headerBytes) < expected)
-        {
-          throw InputError(path, "is truncated: " + std::to_string(size - std::min(size, headerBytes)) + " of " +
-                                   std::to_string(expected) + " bytes of compressed voxel data present");
-        }
-      }
-      return;
-    }
-    else if (!dataFile.empty() && dataFile.find_first_of(" %") == std::string::npos &&
-             dataFile != "LIST")
-    {
-      const fs::path dataPath = fs::path(path).parent_path() / dataFile;
-      if (!fs::exists(dataPath, ec))
-      {
-        throw InputError(path, "its data file " + dataPath.string() + " does not exist");
-      }
-      present = fs::file_size(dataPath, ec);
-    }
-    else
-    {
-      return; // compressed or multi-file data: left to ITK
-    }
-    if (present < payload)
-    {
-      throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(payload) +
-                               " bytes of voxel data present");
-    }
-  }
-}
-
 template <typename TReader>
 typename TReader::OutputImageType::Pointer
 UpdateReader(TReader * reader, const std::string & path)
 {
   try
   {
+    ScopedStderrCapture quiet("ITK IO");
     reader->Update();
   }
   catch (const itk::ExceptionObject & e)
@@ -494,10 +189,36 @@ UpdateReader(TReader * reader, const std::string & path)
   return image;
 }
 
+/** The largest deviation of a DICOM slice distance from the series' spacing that is taken as
+ * round-off, as a fraction of the spacing. */
+constexpr double DicomSpacingTolerance = 0.01;
+
 FloatImage3::Pointer
 ReadDicomSeries(const std::string & folder)
 {
-  auto names = itk::GDCMSeriesFileNames::New();
+  // GDCM aborts on some malformed files (assertions in Debian's build): look at every file of
+  // the folder once in a child process, then for real.
+  const std::string crash = detail::RunIsolated([&] {
+    auto scan = itk::GDCMSeriesFileNames::New();
+    scan->SetUseSeriesDetails(true);
+    scan->SetDirectory(folder);
+    for (const std::string & uid : scan->GetSeriesUIDs())
+    {
+      for (const std::string & file : scan->GetFileNames(uid))
+      {
+        auto io = itk::GDCMImageIO::New();
+        io->SetFileName(file);
+        io->ReadImageInformation();
+      }
+    }
+  });
+  if (!crash.empty())
+  {
+    throw InputError(folder, "holds a malformed DICOM file: GDCM parsing the folder's headers " + crash +
+                               "; MedSeg refuses the folder");
+  }
+  ScopedStderrCapture quiet("GDCM");
+  auto                names = itk::GDCMSeriesFileNames::New();
   names->SetUseSeriesDetails(true);
   names->SetDirectory(folder);
   const std::vector<std::string> & uids = names->GetSeriesUIDs();
@@ -530,13 +251,24 @@ ReadDicomSeries(const std::string & folder)
   reader->SetImageIO(itk::GDCMImageIO::New());
   reader->SetFileNames(files);
   FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), folder);
-  // ITK only warns about gaps and uneven slice positions; MedSeg refuses them, since the
-  // spacing it would report is wrong for part of the volume.
+  // ITK records the largest deviation of a slice distance from the series' mean spacing (and
+  // warns from 1e-4 of it). Image Position (Patient) is a decimal string of at most 16
+  // characters, so an oblique series deviates by round-off (~1e-6 mm); a missing slice deviates
+  // by a whole spacing. MedSeg accepts up to DicomSpacingTolerance of the spacing and refuses
+  // more, since the spacing it would report would be wrong for part of the volume.
   double deviation = 0.0;
   if (itk::ExposeMetaData<double>(image->GetMetaDataDictionary(), "ITK_non_uniform_sampling_deviation", deviation))
   {
-    throw InputError(folder, "DICOM slices are missing or unevenly spaced (deviation " + std::to_string(deviation) +
-                               " mm); MedSeg needs a complete, evenly spaced series");
+    const double spacing = image->GetSpacing()[2];
+    if (!(deviation <= DicomSpacingTolerance * spacing))
+    {
+      std::ostringstream os;
+      os.precision(4);
+      os << "DICOM slices are missing or unevenly spaced: a slice distance deviates by " << deviation
+         << " mm from the mean spacing of " << spacing << " mm (more than " << DicomSpacingTolerance * 100
+         << " %); MedSeg needs a complete, evenly spaced series";
+      throw InputError(folder, os.str());
+    }
   }
   ValidateGeometry(image->GetSpacing(), image->GetOrigin(), image->GetDirection(), folder);
   return image;
@@ -575,8 +307,38 @@ ValidateVoxels(const FloatImage3 * image, const std::string & subject)
 
 namespace
 {
-/** The checked header of a single image file, ready for a reader; null for a DICOM folder. */
-itk::ImageIOBase::Pointer
+/** A checked image file header, ready for a reader (null `io` for a DICOM folder), and the
+ * geometry the image gets when it is not the one ITK's reader gives (a NIfTI sform, see
+ * detail::ReadNiftiSform). */
+struct OpenedImageFile
+{
+  itk::ImageIOBase::Pointer                      io;
+  std::optional<detail::NiftiSformGeometry> geometry;
+};
+
+/** Every header-reading step ITK takes for `path` (choosing the IO, reading the header), in a
+ * child process first: a library that aborts on a malformed file (GDCM's assertions) then ends
+ * the child, not MedSeg. */
+void
+ProbeHeaderInIsolation(const std::string & path)
+{
+  const std::string crash = detail::RunIsolated([&] {
+    itk::ImageIOBase::Pointer io =
+      itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+    if (io)
+    {
+      io->SetFileName(path);
+      io->ReadImageInformation();
+    }
+  });
+  if (!crash.empty())
+  {
+    throw InputError(path, "is malformed: the image library parsing its header " + crash +
+                             " (GDCM does on broken DICOM files); MedSeg refuses it");
+  }
+}
+
+OpenedImageFile
 OpenImageFile(const std::string & path, bool channels)
 {
   RegisterImageIOFactories();
@@ -587,14 +349,23 @@ OpenImageFile(const std::string & path, bool channels)
   }
   if (fs::is_directory(path, ec))
   {
-    return nullptr;
+    return {};
   }
   if (fs::file_size(path, ec) == 0)
   {
     throw InputError(path, "is an empty file");
   }
-  itk::ImageIOBase::Pointer io =
-    itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+  if (const std::string problem = detail::DescribeUnreadableFormat(path); !problem.empty())
+  {
+    throw InputError(path, problem);
+  }
+  ProbeHeaderInIsolation(path);
+  OpenedImageFile opened;
+  {
+    ScopedStderrCapture quiet("ITK IO"); // each IO's CanReadFile may print (the NIfTI library does)
+    opened.io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+  }
+  itk::ImageIOBase * io = opened.io.GetPointer();
   if (!io)
   {
     throw InputError(path, "is not in an image format MedSeg can read (NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF)");
@@ -602,6 +373,7 @@ OpenImageFile(const std::string & path, bool channels)
   io->SetFileName(path);
   try
   {
+    ScopedStderrCapture quiet("ITK IO");
     io->ReadImageInformation();
   }
   catch (const itk::ExceptionObject & e)
@@ -609,18 +381,79 @@ OpenImageFile(const std::string & path, bool channels)
     throw InputError(path, std::string("cannot read the image header: ") + e.GetDescription());
   }
   ValidateHeader(*io, path, channels);
-  CheckPayloadComplete(*io, path);
-  return io;
+  detail::CheckPayloadComplete(*io, path);
+  if (std::string(io->GetNameOfClass()) == "NiftiImageIO" && io->GetNumberOfDimensions() >= 3)
+  {
+    opened.geometry = detail::ReadNiftiSform(path);
+    if (opened.geometry)
+    {
+      const auto & g = *opened.geometry;
+      double       difference = 0.0;
+      for (unsigned int i = 0; i < 3; ++i)
+      {
+        difference = std::max(difference, std::abs(io->GetSpacing(i) - g.spacing[i]) / g.spacing[i]);
+        difference = std::max(difference, std::abs(io->GetOrigin(i) - g.origin[i]) * 1e-3);
+        for (unsigned int r = 0; r < 3; ++r)
+        {
+          difference = std::max(difference, std::abs(io->GetDirection(i)[r] - g.direction[3 * r + i]));
+        }
+      }
+      if (difference < 1e-5)
+      {
+        opened.geometry.reset(); // qform and sform agree: ITK's geometry is the sform's
+      }
+      else
+      {
+        Spacing3   spacing;
+        Origin3    origin;
+        Direction3 direction;
+        for (unsigned int i = 0; i < 3; ++i)
+        {
+          spacing[i] = g.spacing[i];
+          origin[i] = g.origin[i];
+          for (unsigned int j = 0; j < 3; ++j)
+            direction[i][j] = g.direction[3 * i + j];
+        }
+        ValidateGeometry(spacing, origin, direction, path);
+      }
+    }
+  }
+  return opened;
+}
+
+/** Gives `image` the geometry `opened` says it has, when that is not ITK's. */
+void
+ApplyGeometry(const OpenedImageFile & opened, FloatImage3 * image)
+{
+  if (!opened.geometry)
+  {
+    return;
+  }
+  const auto & g = *opened.geometry;
+  Spacing3     spacing;
+  Origin3      origin;
+  Direction3   direction;
+  for (unsigned int i = 0; i < 3; ++i)
+  {
+    spacing[i] = g.spacing[i];
+    origin[i] = g.origin[i];
+    for (unsigned int j = 0; j < 3; ++j)
+      direction[i][j] = g.direction[3 * i + j];
+  }
+  image->SetSpacing(spacing);
+  image->SetOrigin(origin);
+  image->SetDirection(direction);
 }
 
 FloatImage3::Pointer
-ReadScalarFile(itk::ImageIOBase * io, const std::string & path)
+ReadScalarFile(const OpenedImageFile & opened, const std::string & path)
 {
   auto reader = itk::ImageFileReader<FloatImage3>::New();
-  reader->SetImageIO(io);
+  reader->SetImageIO(opened.io);
   reader->SetFileName(path);
   FloatImage3::Pointer image = UpdateReader(reader.GetPointer(), path);
   ValidateVoxels(image, path);
+  ApplyGeometry(opened, image);
   return image;
 }
 } // namespace
@@ -628,23 +461,24 @@ ReadScalarFile(itk::ImageIOBase * io, const std::string & path)
 FloatImage3::Pointer
 ReadScalarImage(const std::string & path)
 {
-  itk::ImageIOBase::Pointer io = OpenImageFile(path, false);
-  if (!io)
+  const OpenedImageFile opened = OpenImageFile(path, false);
+  if (!opened.io)
   {
     FloatImage3::Pointer image = ReadDicomSeries(path);
     ValidateVoxels(image, path);
     return image;
   }
-  return ReadScalarFile(io, path);
+  return ReadScalarFile(opened, path);
 }
 
 std::vector<FloatImage3::Pointer>
 ReadChannelImages(const std::string & path)
 {
-  itk::ImageIOBase::Pointer io = OpenImageFile(path, true);
+  const OpenedImageFile opened = OpenImageFile(path, true);
+  itk::ImageIOBase *    io = opened.io.GetPointer();
   if (!io || io->GetNumberOfComponents() == 1)
   {
-    return { io ? ReadScalarFile(io, path) : ReadScalarImage(path) };
+    return { io ? ReadScalarFile(opened, path) : ReadScalarImage(path) };
   }
   // Three components (RGB) of a 2D image: read as one vector image, then one volume per component.
   using VectorImage3 = itk::VectorImage<float, 3>;
@@ -683,7 +517,13 @@ OpenStreamedImage(const std::string & path)
     throw InputError(path, fs::exists(path, ec) ? "is not a single image file; streaming reads one uncompressed file"
                                                 : "no such file");
   }
-  itk::ImageIOBase::Pointer io = OpenImageFile(path, false);
+  const OpenedImageFile opened = OpenImageFile(path, false);
+  if (opened.geometry)
+  {
+    throw InputError(path, "its NIfTI qform and sform disagree, and streaming reads the qform as ITK does; read it "
+                           "whole (without --stream-divisions), which uses the sform");
+  }
+  itk::ImageIOBase::Pointer io = opened.io;
   io->SetUseStreamedReading(true);
   if (!io->CanStreamRead() || io->GetNumberOfDimensions() < 3)
   {
@@ -730,183 +570,6 @@ ReadLabelImage(const std::string & path)
     out[i] = static_cast<LabelImage3::PixelType>(v);
   }
   return labels;
-}
-
-namespace
-{
-/** Does the file name of `path` end with one of `suffixes` (lower case), ignoring case? */
-bool
-NameEndsWith(const std::string & path, std::initializer_list<const char *> suffixes)
-{
-  std::string lower = fs::path(path).filename().string();
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const std::string suffix : suffixes)
-  {
-    if (lower.size() > suffix.size() && lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0)
-    {
-      return true;
-    }
-  }
-  return false;
-}
-
-/** Writes a one-slice label map as a 2D image of pixel type TPixel, atomically. */
-template <typename TPixel>
-void
-WriteSliceLabelImage(const LabelImage3 * labels, const std::string & path)
-{
-  using SliceImage = itk::Image<TPixel, 2>;
-  auto                        slice = SliceImage::New();
-  typename SliceImage::SizeType size;
-  typename SliceImage::SpacingType spacing;
-  typename SliceImage::PointType   origin;
-  typename SliceImage::DirectionType direction;
-  const auto                       region = labels->GetLargestPossibleRegion();
-  for (unsigned int i = 0; i < 2; ++i)
-  {
-    size[i] = region.GetSize(i);
-    spacing[i] = labels->GetSpacing()[i];
-    origin[i] = labels->GetOrigin()[i];
-    for (unsigned int j = 0; j < 2; ++j)
-    {
-      direction[i][j] = labels->GetDirection()[i][j];
-    }
-  }
-  // The in-plane part of an oblique direction may be singular; PNG and TIFF store no direction anyway.
-  if (std::abs(direction[0][0] * direction[1][1] - direction[0][1] * direction[1][0]) < 1e-6)
-  {
-    direction.SetIdentity();
-  }
-  slice->SetRegions(size);
-  slice->SetSpacing(spacing);
-  slice->SetOrigin(origin);
-  slice->SetDirection(direction);
-  slice->Allocate();
-  const auto * in = labels->GetBufferPointer();
-  TPixel *     out = slice->GetBufferPointer();
-  const size_t n = slice->GetLargestPossibleRegion().GetNumberOfPixels(); // x fastest in both: one z slice
-  for (size_t i = 0; i < n; ++i)
-  {
-    out[i] = static_cast<TPixel>(in[i]);
-  }
-  detail::WriteThroughTemporaryFile(slice.GetPointer(), path, true);
-}
-} // namespace
-
-bool
-IsAtomicallyWritable(const std::string & path)
-{
-  return NameEndsWith(path, { ".nii.gz", ".nii", ".nrrd", ".mha" });
-}
-
-bool
-IsSliceLabelFormat(const std::string & path)
-{
-  return NameEndsWith(path, { ".png", ".tif", ".tiff" });
-}
-
-void
-CheckLabelOutputPath(const std::string & path, bool overwrite)
-{
-  if (NameEndsWith(path, { ".jpg", ".jpeg" }))
-  {
-    throw InputError(path, "JPEG is lossy and would change label values; write label maps as .png or .tif "
-                           "(2D) or .nii.gz, .nii, .nrrd, .mha (3D)");
-  }
-  if (!IsAtomicallyWritable(path) && !IsSliceLabelFormat(path))
-  {
-    throw InputError(path, "unsupported label map format; use .nii.gz, .nii, .nrrd or .mha, or .png or .tif for a "
-                           "2D image");
-  }
-  CheckOutputFile(path, overwrite);
-}
-
-void
-CheckLabelMapFitsFormat(const std::string & path, const itk::ImageRegion<3> & region, unsigned long maxLabel)
-{
-  if (!IsSliceLabelFormat(path))
-  {
-    return;
-  }
-  if (region.GetSize(2) != 1)
-  {
-    throw InputError(path, "a 2D label image holds one slice, but the label map has " +
-                             std::to_string(region.GetSize(2)) +
-                             " slices along z; write it as .nii.gz, .nii, .nrrd or .mha");
-  }
-  if (maxLabel > std::numeric_limits<uint16_t>::max())
-  {
-    throw InputError(path, "label value " + std::to_string(maxLabel) +
-                             " does not fit a 16-bit 2D label image; write it as .nii.gz, .nii, .nrrd or .mha");
-  }
-}
-
-void
-WriteLabelMapFile(const LabelImage3 * labels, const std::string & path, unsigned long maxLabel)
-{
-  if (NameEndsWith(path, { ".jpg", ".jpeg" }) || (!IsAtomicallyWritable(path) && !IsSliceLabelFormat(path)))
-  {
-    CheckLabelOutputPath(path, true); // throws the format's refusal
-  }
-  maxLabel = std::max(maxLabel, 1ul);
-  RegisterImageIOFactories();
-  if (IsSliceLabelFormat(path))
-  {
-    CheckLabelMapFitsFormat(path, labels->GetLargestPossibleRegion(), maxLabel); // at most 16 bits
-    DispatchLabelPixelType(maxLabel, [&](auto tag) { WriteSliceLabelImage<typename decltype(tag)::type>(labels, path); });
-    return;
-  }
-  DispatchLabelPixelType(maxLabel, [&](auto tag) {
-    using OutputImage = itk::Image<typename decltype(tag)::type, 3>;
-    auto cast = itk::CastImageFilter<LabelImage3, OutputImage>::New();
-    cast->SetInput(labels);
-    cast->Update();
-    WriteImageFile(cast->GetOutput(), path);
-  });
-}
-
-void
-CheckOutputPath(const std::string & path, bool overwrite)
-{
-  if (!IsAtomicallyWritable(path))
-  {
-    throw InputError(path, "unsupported output format; use .nii.gz, .nii, .nrrd or .mha");
-  }
-  CheckOutputFile(path, overwrite);
-}
-
-bool
-IsSameFile(const std::string & a, const std::string & b)
-{
-  std::error_code ec;
-  if (fs::exists(a, ec) && fs::exists(b, ec))
-  {
-    return fs::equivalent(a, b, ec);
-  }
-  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
-}
-
-void
-CheckOutputFile(const std::string & path, bool overwrite)
-{
-  std::error_code ec;
-  fs::path        parent = fs::path(path).parent_path();
-  if (parent.empty())
-  {
-    parent = ".";
-  }
-  if (!fs::is_directory(parent, ec))
-  {
-    throw InputError(path, "its folder " + parent.string() + " does not exist");
-  }
-  if (fs::is_directory(path, ec))
-  {
-    throw InputError(path, "is a folder, not a file name");
-  }
-  if (fs::exists(path, ec) && !overwrite)
-  {
-    throw InputError(path, "already exists; pass --overwrite to replace it");
-  }
 }
 
 } // namespace medseg

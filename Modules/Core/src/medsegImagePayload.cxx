@@ -1,0 +1,674 @@
+// What a file's header promises against what the file holds, checked before ITK reads a voxel:
+// ITK's NIfTI and MetaImage readers fill missing voxels with zeros and only warn, NIfTI's reader
+// replaces NaN with 0, and a compressed file may claim more voxels than it could ever hold.
+#include "medsegImagePayload.h"
+
+#include "medsegError.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace medseg::detail
+{
+namespace fs = std::filesystem;
+
+uint64_t
+MaxDecompressedBytes()
+{
+  constexpr double defaultGiB = 4.0;
+  double           gib = defaultGiB;
+  if (const char * text = std::getenv("MEDSEG_MAX_DECOMPRESSED_GIB"))
+  {
+    char *       end = nullptr;
+    const double value = std::strtod(text, &end);
+    if (end != text && *end == '\0' && value > 0.0 && std::isfinite(value))
+    {
+      gib = value;
+    }
+  }
+  return static_cast<uint64_t>(std::min(gib, 1.0e9) * static_cast<double>(1ull << 30));
+}
+
+namespace
+{
+
+bool
+EndsWith(const std::string & text, const std::string & suffix)
+{
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/** Streams a gzip file through `consume(bytes, count, offset)`; returns the decompressed size.
+ * Throws InputError if the stream ends early or is corrupt. */
+template <typename TConsumer>
+uint64_t
+StreamGzip(const std::string & path, TConsumer && consume)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    throw InputError(path, "cannot open the file");
+  }
+  std::vector<char> buffer(1 << 20);
+  uint64_t          total = 0;
+  int               got = 0;
+  while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0)
+  {
+    consume(buffer.data(), static_cast<size_t>(got), total);
+    total += static_cast<uint64_t>(got);
+  }
+  int               code = Z_OK;
+  const char *      message = gzerror(file, &code);
+  const bool        failed = got < 0 || (code != Z_OK && code != Z_STREAM_END);
+  const std::string reason = message ? message : "";
+  gzclose(file);
+  if (failed)
+  {
+    throw InputError(path, "the compressed data are truncated or corrupt (" + reason + ")");
+  }
+  return total;
+}
+
+/** Streams a plain file through `consume(bytes, count, offset)`; returns its size. */
+template <typename TConsumer>
+uint64_t
+StreamFile(const std::string & path, TConsumer && consume)
+{
+  std::ifstream     in(path, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  uint64_t          total = 0;
+  while (in)
+  {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0)
+      break;
+    consume(buffer.data(), got, total);
+    total += got;
+  }
+  return total;
+}
+
+/** What a NIfTI header says about where and how its voxels are stored. */
+struct NiftiLayout
+{
+  uint64_t voxelOffset{ 0 }; // 0: not a single-file NIfTI
+  int      datatype{ 0 };
+  bool     swapped{ false };
+};
+
+/** Counts NaN/Inf values in the float32/float64 voxels of a NIfTI stream as it goes by
+ * (NIfTI's reader replaces them with 0 without a word, so the reader cannot see them). */
+class NonFiniteScanner
+{
+public:
+  void
+  Start(const NiftiLayout & layout, uint64_t payload)
+  {
+    m_Layout = layout;
+    m_Size = layout.datatype == 16 ? 4 : (layout.datatype == 64 ? 8 : 0);
+    m_End = layout.voxelOffset + payload; // trailing bytes after the voxels are not voxels
+  }
+  void
+  operator()(const char * data, size_t n, uint64_t offset)
+  {
+    if (m_Size == 0)
+      return;
+    for (size_t i = 0; i < n; ++i)
+    {
+      const uint64_t position = offset + i;
+      if (position < m_Layout.voxelOffset)
+        continue;
+      if (position >= m_End)
+        break;
+      m_Value[m_Filled++] = data[i];
+      if (m_Filled == m_Size)
+      {
+        m_Filled = 0;
+        if (m_Layout.swapped)
+          std::reverse(m_Value, m_Value + m_Size);
+        bool finite = true;
+        if (m_Size == 4)
+        {
+          float f;
+          std::memcpy(&f, m_Value, 4);
+          finite = std::isfinite(f);
+        }
+        else
+        {
+          double d;
+          std::memcpy(&d, m_Value, 8);
+          finite = std::isfinite(d);
+        }
+        if (!finite && m_Count++ == 0)
+          m_First = m_Voxel;
+        ++m_Voxel;
+      }
+    }
+  }
+  uint64_t m_Count{ 0 };
+  uint64_t m_First{ 0 };
+
+private:
+  NiftiLayout m_Layout;
+  uint64_t    m_End{ 0 };
+  size_t      m_Size{ 0 };
+  char        m_Value[8]{};
+  size_t      m_Filled{ 0 };
+  uint64_t    m_Voxel{ 0 };
+};
+
+/** Where and how the voxels of a NIfTI-1 or NIfTI-2 single file are stored, from its header bytes. */
+NiftiLayout
+ReadNiftiLayout(const std::string & header, const std::string & path)
+{
+  NiftiLayout layout;
+  if (header.size() < 348)
+  {
+    throw InputError(path, "the NIfTI header is truncated");
+  }
+  int32_t sizeofHeader = 0;
+  std::memcpy(&sizeofHeader, header.data(), 4);
+  const bool swapped = sizeofHeader != 348 && sizeofHeader != 540;
+  if (swapped)
+  {
+    sizeofHeader = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(sizeofHeader)));
+  }
+  if (sizeofHeader == 348)
+  {
+    uint32_t raw = 0;
+    std::memcpy(&raw, header.data() + 108, 4);
+    if (swapped)
+    {
+      raw = __builtin_bswap32(raw);
+    }
+    float offset = 0.0f;
+    std::memcpy(&offset, &raw, 4);
+    layout.voxelOffset = offset > 0.0f ? static_cast<uint64_t>(offset) : 352u;
+    uint16_t type = 0;
+    std::memcpy(&type, header.data() + 70, 2);
+    layout.datatype = swapped ? __builtin_bswap16(type) : type;
+  }
+  else if (sizeofHeader == 540 && header.size() >= 176)
+  {
+    uint64_t offset = 0;
+    std::memcpy(&offset, header.data() + 168, 8);
+    layout.voxelOffset = swapped ? __builtin_bswap64(offset) : offset;
+    uint16_t type = 0;
+    std::memcpy(&type, header.data() + 12, 2);
+    layout.datatype = swapped ? __builtin_bswap16(type) : type;
+  }
+  layout.swapped = swapped;
+  return layout; // voxelOffset 0: not a single-file NIfTI (e.g. .hdr/.img): ITK checks those itself
+}
+
+/** What a MetaImage header says about where its voxels are. */
+struct MetaLayout
+{
+  uint64_t    headerBytes{ 0 }; //!< up to the end of the ElementDataFile line; 0: no such line
+  std::string dataFile;         //!< "LOCAL", a file name, "LIST" or a pattern
+  bool        compressed{ false };
+  uint64_t    compressedSize{ 0 }; //!< CompressedDataSize, 0 when not stated
+};
+
+/** The value of a `Key = value` MetaImage line, trimmed. */
+std::string
+MetaValue(const std::string & line)
+{
+  const auto  eq = line.find('=');
+  std::string value = eq == std::string::npos ? "" : line.substr(eq + 1);
+  value.erase(0, value.find_first_not_of(" \t"));
+  value.erase(value.find_last_not_of(" \t\r") + 1);
+  return value;
+}
+
+/** The key of a MetaImage line: up to '=' or white space. */
+std::string
+MetaKey(const std::string & line)
+{
+  const auto end = line.find_first_of(" \t=");
+  return line.substr(0, end);
+}
+
+MetaLayout
+ReadMetaLayout(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::string   line;
+  MetaLayout    layout;
+  uint64_t      consumed = 0;
+  // A header is a few hundred bytes; stop at 1 MiB so that a binary file is not read line by line.
+  while (consumed < (1u << 20) && std::getline(in, line))
+  {
+    consumed += line.size() + 1;
+    const std::string key = MetaKey(line);
+    if (key == "CompressedData")
+    {
+      const std::string value = MetaValue(line);
+      layout.compressed = value == "True" || value == "true" || value == "1";
+    }
+    else if (key == "CompressedDataSize")
+    {
+      layout.compressedSize = std::strtoull(MetaValue(line).c_str(), nullptr, 10);
+    }
+    else if (key == "ElementDataFile")
+    {
+      layout.headerBytes = consumed;
+      layout.dataFile = MetaValue(line);
+      return layout;
+    }
+  }
+  return layout;
+}
+
+/** What a NRRD header says about its encoding and where its voxels are. */
+struct NrrdLayout
+{
+  uint64_t    headerBytes{ 0 }; //!< through the blank line that ends an attached header; 0: detached or none
+  std::string encoding;         //!< raw, gzip, bzip2, ascii, hex ... (lower case, "gz" -> "gzip")
+  std::string dataFile;         //!< "data file:" for a detached header, "" when attached
+  bool        skips{ false };   //!< line or byte skip given: the data start is not at the header's end
+};
+
+NrrdLayout
+ReadNrrdLayout(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::string   line;
+  NrrdLayout    layout;
+  uint64_t      consumed = 0;
+  while (consumed < (1u << 20) && std::getline(in, line))
+  {
+    consumed += line.size() + 1;
+    if (!line.empty() && line.back() == '\r')
+    {
+      line.pop_back();
+    }
+    if (line.empty())
+    {
+      layout.headerBytes = layout.dataFile.empty() ? consumed : 0;
+      return layout;
+    }
+    const auto colon = line.find(':');
+    if (line[0] == '#' || colon == std::string::npos)
+    {
+      continue;
+    }
+    std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    if (!value.empty() && value[0] == '=')
+    {
+      continue; // key/value pairs (":="), not fields
+    }
+    value.erase(0, value.find_first_not_of(" \t"));
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (key == "encoding")
+    {
+      std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+      layout.encoding = value == "gz" ? "gzip" : (value == "bz2" ? "bzip2" : (value == "txt" || value == "text" ? "ascii" : value));
+    }
+    else if (key == "data file" || key == "datafile")
+    {
+      layout.dataFile = value;
+    }
+    else if (key == "line skip" || key == "lineskip" || key == "byte skip" || key == "byteskip")
+    {
+      layout.skips = value != "0";
+    }
+  }
+  return layout;
+}
+
+/** The size of a file, or 0 if it cannot be read. */
+uint64_t
+FileSize(const fs::path & path)
+{
+  std::error_code ec;
+  const auto      size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+std::string
+Bytes(uint64_t n)
+{
+  return std::to_string(n) + " bytes";
+}
+
+/** The most bytes a deflate stream (zlib, gzip; PNG) can expand to per compressed byte: a
+ * 258-byte match coded in 2 bits gives 1032:1 (zlib's technical notes). */
+constexpr uint64_t DeflateMaxRatio = 1032;
+
+/** Refuses a compressed file whose header claims more voxel data than `compressed` bytes of a
+ * stream with at most `maxRatio` : 1 expansion can hold (0: no such bound, as for bzip2). This
+ * runs before anything is allocated: a 341-byte MetaImage that claims 1024^3 floats is refused
+ * here instead of allocating 4 GiB. */
+void
+CheckCompressedClaim(const std::string & path, uint64_t payload, uint64_t compressed, uint64_t maxRatio)
+{
+  constexpr uint64_t slack = 1u << 16; // stream headers, and ratios are asymptotic
+  if (maxRatio > 0 && compressed < (payload - std::min(payload, slack)) / maxRatio)
+  {
+    throw InputError(path, "its header claims " + Bytes(payload) + " of voxel data, more than its " +
+                             Bytes(compressed) + " of compressed data can hold (at most " + std::to_string(maxRatio) +
+                             ":1); the file is corrupt, truncated or a decompression bomb");
+  }
+  const uint64_t cap = MaxDecompressedBytes();
+  if (payload > cap)
+  {
+    std::ostringstream gib;
+    gib.precision(3);
+    gib << static_cast<double>(payload) / (1ull << 30) << " GiB of voxel data, more than the "
+        << static_cast<double>(cap) / (1ull << 30) << " GiB limit for compressed images; set "
+        << "MEDSEG_MAX_DECOMPRESSED_GIB to raise it";
+    throw InputError(path, "would decompress to " + gib.str());
+  }
+}
+
+void
+CheckMetaImage(const std::string & path, uint64_t payload)
+{
+  const MetaLayout meta = ReadMetaLayout(path);
+  if (meta.headerBytes == 0)
+  {
+    return; // no ElementDataFile: ITK refuses the header itself
+  }
+  const bool     local = meta.dataFile == "LOCAL";
+  const bool     single = !local && !meta.dataFile.empty() && meta.dataFile.find_first_of(" %") == std::string::npos &&
+                      meta.dataFile != "LIST";
+  const fs::path dataPath = local ? fs::path(path) : fs::path(path).parent_path() / meta.dataFile;
+  if (!local && !single)
+  {
+    // A list of slice files or a file pattern: ITK opens each; only the cap is checked here.
+    if (meta.compressed)
+    {
+      CheckCompressedClaim(path, payload, 0, 0); // the cap only
+    }
+    return;
+  }
+  std::error_code ec;
+  if (!local && !fs::exists(dataPath, ec))
+  {
+    throw InputError(path, "its data file " + dataPath.string() + " does not exist");
+  }
+  const uint64_t present = local ? FileSize(dataPath) - std::min(FileSize(dataPath), meta.headerBytes)
+                                 : FileSize(dataPath);
+  if (meta.compressed)
+  {
+    // The header may state the size of the zlib stream; the file must hold at least that much.
+    if (meta.compressedSize > 0 && present < meta.compressedSize)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(meta.compressedSize) +
+                               " bytes of compressed voxel data present" +
+                               (local ? std::string() : " in " + dataPath.filename().string()));
+    }
+    CheckCompressedClaim(path, payload, meta.compressedSize > 0 ? std::min(present, meta.compressedSize) : present,
+                         DeflateMaxRatio);
+    return;
+  }
+  if (present < payload)
+  {
+    throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(payload) +
+                             " bytes of voxel data present" +
+                             (local ? std::string() : " in " + dataPath.filename().string()));
+  }
+}
+
+void
+CheckNrrd(const std::string & path, uint64_t payload)
+{
+  const NrrdLayout nrrd = ReadNrrdLayout(path);
+  const bool       attached = nrrd.dataFile.empty();
+  if (!attached && (nrrd.dataFile.find_first_of(" %") != std::string::npos || nrrd.dataFile.rfind("LIST", 0) == 0))
+  {
+    return; // several data files: ITK checks each
+  }
+  const fs::path dataPath = attached ? fs::path(path) : fs::path(path).parent_path() / nrrd.dataFile;
+  std::error_code ec;
+  if (!attached && !fs::exists(dataPath, ec))
+  {
+    throw InputError(path, "its data file " + dataPath.string() + " does not exist");
+  }
+  const uint64_t size = FileSize(dataPath);
+  const uint64_t present = attached ? size - std::min(size, nrrd.headerBytes) : size;
+  if (nrrd.encoding == "gzip")
+  {
+    CheckCompressedClaim(path, payload, present, DeflateMaxRatio);
+  }
+  else if (nrrd.encoding == "bzip2")
+  {
+    CheckCompressedClaim(path, payload, present, 0);
+  }
+  else if (nrrd.encoding == "raw" && !nrrd.skips && (attached ? nrrd.headerBytes > 0 : true) && present < payload)
+  {
+    throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(payload) +
+                             " bytes of voxel data present" +
+                             (attached ? std::string() : " in " + dataPath.filename().string()));
+  }
+}
+
+/** The voxel bytes the header claims, or throws if the product of its sizes overflows. */
+uint64_t
+ClaimedPayload(const itk::ImageIOBase & io, const std::string & path)
+{
+  uint64_t bytes = io.GetComponentSize() * std::max(1u, io.GetNumberOfComponents());
+  for (unsigned int i = 0; i < io.GetNumberOfDimensions(); ++i)
+  {
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(io.GetDimensions(i)), &bytes))
+    {
+      throw InputError(path, "its header claims an image too large to address (the sizes overflow 64 bits)");
+    }
+  }
+  return bytes;
+}
+
+} // namespace
+
+std::optional<NiftiSformGeometry>
+ReadNiftiSform(const std::string & path)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    return std::nullopt;
+  }
+  char      header[348] = {};
+  const int got = gzread(file, header, sizeof(header));
+  gzclose(file);
+  if (got != static_cast<int>(sizeof(header)))
+  {
+    return std::nullopt;
+  }
+  int32_t sizeofHeader = 0;
+  std::memcpy(&sizeofHeader, header, 4);
+  const bool swapped = sizeofHeader != 348;
+  if (swapped && __builtin_bswap32(static_cast<uint32_t>(sizeofHeader)) != 348)
+  {
+    return std::nullopt;
+  }
+  if (std::memcmp(header + 344, "n+1", 3) != 0 && std::memcmp(header + 344, "ni1", 3) != 0)
+  {
+    return std::nullopt; // Analyze 7.5: no qform or sform
+  }
+  const auto int16At = [&](size_t offset) {
+    uint16_t v = 0;
+    std::memcpy(&v, header + offset, 2);
+    return static_cast<int16_t>(swapped ? __builtin_bswap16(v) : v);
+  };
+  const auto floatAt = [&](size_t offset) {
+    uint32_t v = 0;
+    std::memcpy(&v, header + offset, 4);
+    if (swapped)
+      v = __builtin_bswap32(v);
+    float f = 0.0f;
+    std::memcpy(&f, &v, 4);
+    return static_cast<double>(f);
+  };
+  if (int16At(252) <= 0 || int16At(254) <= 0)
+  {
+    return std::nullopt; // one form only: ITK uses that one, as everybody does
+  }
+  double m[3][4];
+  for (unsigned r = 0; r < 3; ++r)
+  {
+    for (unsigned c = 0; c < 4; ++c)
+    {
+      m[r][c] = floatAt(280 + 16 * r + 4 * c);
+    }
+  }
+  const double       lps[3] = { -1.0, -1.0, 1.0 }; // NIfTI world is RAS; ITK's is LPS
+  NiftiSformGeometry g;
+  double             axes[3][3];
+  for (unsigned c = 0; c < 3; ++c)
+  {
+    double norm = 0.0;
+    for (unsigned r = 0; r < 3; ++r)
+    {
+      axes[c][r] = lps[r] * m[r][c];
+      norm += axes[c][r] * axes[c][r];
+    }
+    norm = std::sqrt(norm);
+    if (!(norm > 0.0) || !std::isfinite(norm))
+    {
+      return std::nullopt;
+    }
+    g.spacing[c] = norm;
+    for (unsigned r = 0; r < 3; ++r)
+    {
+      axes[c][r] /= norm;
+      g.direction[3 * r + c] = axes[c][r];
+    }
+    g.origin[c] = lps[c] * m[c][3];
+  }
+  for (unsigned a = 0; a < 3; ++a)
+  {
+    for (unsigned b = a + 1; b < 3; ++b)
+    {
+      const double dot = axes[a][0] * axes[b][0] + axes[a][1] * axes[b][1] + axes[a][2] * axes[b][2];
+      if (std::abs(dot) > 1e-4)
+      {
+        return std::nullopt; // sheared: not an ITK geometry; ITK's qform stands
+      }
+    }
+  }
+  return g;
+}
+
+std::string
+DescribeUnreadableFormat(const std::string & path)
+{
+  // gzread reads plain files as they are, so this sees .nii and .nii.gz alike.
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    return "";
+  }
+  unsigned char head[8] = {};
+  const int     got = gzread(file, head, sizeof(head));
+  gzclose(file);
+  if (got != static_cast<int>(sizeof(head)))
+  {
+    return "";
+  }
+  uint32_t sizeofHeader = 0;
+  std::memcpy(&sizeofHeader, head, 4);
+  const bool nifti2Size = sizeofHeader == 540 || __builtin_bswap32(sizeofHeader) == 540;
+  const bool nifti2Magic = (head[4] == 'n' && head[5] == '+' && head[6] == '2') ||
+                           (head[4] == 'n' && head[5] == 'i' && head[6] == '2');
+  if (nifti2Size && nifti2Magic)
+  {
+    return "is a NIfTI-2 file (540-byte header); ITK 5.2, which MedSeg reads images with, reads NIfTI-1 only: "
+           "save it as NIfTI-1 (.nii, .nii.gz), NRRD or MetaImage";
+  }
+  return "";
+}
+
+void
+CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
+{
+  std::string lower = path;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const uint64_t payload = ClaimedPayload(io, path);
+  std::error_code ec;
+  if (EndsWith(lower, ".nii.gz") || EndsWith(lower, ".nii"))
+  {
+    const bool compressed = EndsWith(lower, ".gz");
+    if (compressed)
+    {
+      CheckCompressedClaim(path, payload, FileSize(path), DeflateMaxRatio); // before a byte is inflated
+    }
+    std::string      header;
+    NonFiniteScanner scanner;
+    bool             started = false;
+    const auto       consume = [&](const char * data, size_t n, uint64_t offset) {
+      if (header.size() < 544)
+      {
+        header.append(data, std::min<size_t>(544 - header.size(), n));
+      }
+      if (!started && (header.size() >= 544 || offset + n >= 544 || n < 544))
+      {
+        scanner.Start(ReadNiftiLayout(header, path), payload);
+        started = true;
+      }
+      scanner(data, n, offset);
+    };
+    const uint64_t    total = compressed ? StreamGzip(path, consume) : StreamFile(path, consume);
+    const NiftiLayout layout = ReadNiftiLayout(header, path);
+    if (layout.voxelOffset > 0 && total < layout.voxelOffset + payload)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(total - std::min(total, layout.voxelOffset)) + " of " +
+                               std::to_string(payload) + " bytes of voxel data present");
+    }
+    if (scanner.m_Count > 0)
+    {
+      const uint64_t nx = io.GetDimensions(0), ny = io.GetDimensions(1);
+      const uint64_t f = scanner.m_First;
+      throw InputError(path, "contains " + std::to_string(scanner.m_Count) +
+                               " NaN or Inf voxel(s), the first at index [" + std::to_string(f % nx) + "," +
+                               std::to_string((f / nx) % ny) + "," + std::to_string(f / (nx * ny)) + "]");
+    }
+  }
+  else if (EndsWith(lower, ".hdr") || EndsWith(lower, ".img"))
+  {
+    // NIfTI/Analyze pairs: the voxels are the whole .img file.
+    const fs::path image = fs::path(path).replace_extension(".img");
+    if (!fs::exists(image, ec))
+    {
+      throw InputError(path, "its voxel file " + image.string() + " does not exist");
+    }
+    const uint64_t size = FileSize(image);
+    if (size < payload)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(size) + " of " + std::to_string(payload) +
+                               " bytes of voxel data present in " + image.filename().string());
+    }
+  }
+  else if (EndsWith(lower, ".mha") || EndsWith(lower, ".mhd"))
+  {
+    CheckMetaImage(path, payload);
+  }
+  else if (EndsWith(lower, ".nrrd") || EndsWith(lower, ".nhdr"))
+  {
+    CheckNrrd(path, payload);
+  }
+  else if (EndsWith(lower, ".png"))
+  {
+    CheckCompressedClaim(path, payload, FileSize(path), DeflateMaxRatio);
+  }
+  else
+  {
+    // JPEG, TIFF and others: no simple bound on their compression, only the cap.
+    CheckCompressedClaim(path, payload, FileSize(path), 0);
+  }
+}
+
+} // namespace medseg::detail
