@@ -1,5 +1,6 @@
 #include "medsegCommandLine.h"
 
+#include "medsegCommandLineKinds.h"
 #include "medsegError.h"
 
 #include <algorithm>
@@ -12,14 +13,10 @@
 namespace medseg::cli
 {
 
+using namespace detail;
+
 namespace
 {
-
-bool
-TakesValue(ParameterKind kind)
-{
-  return kind != ParameterKind::Flag;
-}
 
 std::vector<std::string>
 SplitComma(const std::string & text)
@@ -118,139 +115,41 @@ CheckValue(const Parameter & p, const std::string & value)
   }
 }
 
-bool
-IsImageKind(ParameterKind kind)
-{
-  return kind == ParameterKind::InputImage || kind == ParameterKind::InputLabelMap ||
-         kind == ParameterKind::OutputImage || kind == ParameterKind::OutputLabelMap;
-}
-
-bool
-IsFileKind(ParameterKind kind)
-{
-  return IsImageKind(kind) || kind == ParameterKind::InputFile || kind == ParameterKind::OutputFile;
-}
-
-bool
-IsOutputKind(ParameterKind kind)
-{
-  return kind == ParameterKind::OutputImage || kind == ParameterKind::OutputLabelMap ||
-         kind == ParameterKind::OutputFile;
-}
-
-/** One parameter of a table as Slicer sees it. */
-struct SlicerEntry
-{
-  const Parameter * original{ nullptr };
-  bool              indexed{ false }; //!< positional, `<index>` in the XML
-  int               index{ -1 };
-  std::string       identifier;       //!< `<name>` and, when not indexed, `<longflag>`
-};
-
-/** Required file-like parameters become positional in declaration order, then the first optional
- * image: Slicer leaves out an index parameter that has no value, so only the last may be optional. */
-std::vector<SlicerEntry>
-SlicerEntries(const std::vector<Parameter> & parameters)
-{
-  std::vector<SlicerEntry> entries;
-  for (const auto & p : parameters)
-  {
-    entries.push_back({ &p, false, -1, CommandLine::SlicerIdentifier(p.name) });
-  }
-  int next = 0;
-  for (auto & e : entries)
-  {
-    if (IsFileKind(e.original->kind) && e.original->required)
-    {
-      e.indexed = true;
-      e.index = next++;
-    }
-  }
-  for (auto & e : entries)
-  {
-    if (IsImageKind(e.original->kind) && !e.original->required)
-    {
-      e.indexed = true;
-      e.index = next++;
-      break;
-    }
-  }
-  return entries;
-}
-
+/** One parameter's --help entry: its spelling, then its help text with default and rules. */
 std::string
-EscapeXml(const std::string & text)
+HelpEntry(const Parameter & p)
 {
-  std::string out;
-  for (const char c : text)
+  std::string head = p.positional ? p.name : "--" + p.name;
+  if (!p.positional && TakesValue(p.kind))
   {
-    switch (c)
+    if (p.kind == ParameterKind::Enumeration)
     {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
+      std::string list;
+      for (const auto & c : p.choices)
+        list += (list.empty() ? "" : "|") + c;
+      head += " " + list;
+    }
+    else
+    {
+      head += " VALUE";
     }
   }
-  return out;
-}
-
-/** Help text is wrapped for a terminal; Slicer wants one paragraph. */
-std::string
-OneParagraph(const std::string & text)
-{
-  std::string out;
-  bool        space = false;
-  for (const char c : text)
+  std::ostringstream os;
+  os << "  " << head << '\n' << "      " << p.help;
+  if (!p.defaultValue.empty())
   {
-    if (c == '\n' || c == ' ' || c == '\t')
-    {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty())
-    {
-      out += ' ';
-    }
-    space = false;
-    out += c;
+    os << " (default: " << p.defaultValue << ')';
   }
-  return out;
-}
-
-std::string
-LabelOf(const Parameter & p)
-{
-  if (!p.label.empty())
+  if (p.required)
   {
-    return p.label;
+    os << " (required)";
   }
-  std::string label = p.name;
-  for (auto & c : label)
+  if (p.repeatable)
   {
-    c = c == '-' || c == '_' ? ' ' : c;
+    os << " (may be repeated)";
   }
-  if (!label.empty())
-  {
-    label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
-  }
-  return label;
-}
-
-std::string
-Element(const std::string & tag, const std::string & text)
-{
-  return "<" + tag + ">" + EscapeXml(text) + "</" + tag + ">";
+  os << '\n';
+  return os.str();
 }
 
 } // namespace
@@ -486,310 +385,18 @@ CommandLine::Help() const
     }
   }
   os << " [options]\n\n" << m_Title << ".\n" << m_Description << "\n";
-  std::string group;
-  for (const auto & p : m_Parameters)
+  for (const std::string & group : GroupsInOrder(m_Parameters))
   {
-    if (p.group != group)
+    os << '\n' << group << ":\n";
+    for (const auto & p : m_Parameters)
     {
-      group = p.group;
-      os << '\n' << group << ":\n";
-    }
-    std::string head = p.positional ? p.name : "--" + p.name;
-    if (!p.positional && TakesValue(p.kind))
-    {
-      if (p.kind == ParameterKind::Enumeration)
+      if (p.group == group)
       {
-        std::string list;
-        for (const auto & c : p.choices)
-          list += (list.empty() ? "" : "|") + c;
-        head += " " + list;
-      }
-      else
-      {
-        head += " VALUE";
+        os << HelpEntry(p);
       }
     }
-    os << "  " << head << '\n' << "      " << p.help;
-    if (!p.defaultValue.empty())
-    {
-      os << " (default: " << p.defaultValue << ')';
-    }
-    if (p.required)
-    {
-      os << " (required)";
-    }
-    if (p.repeatable)
-    {
-      os << " (may be repeated)";
-    }
-    os << '\n';
   }
   os << "\n  --help\n      Show this help and exit.\n";
-  return os.str();
-}
-
-std::string
-CommandLine::SlicerIdentifier(const std::string & name)
-{
-  std::string id;
-  bool        upper = false;
-  for (const char c : name)
-  {
-    if (std::isalnum(static_cast<unsigned char>(c)))
-    {
-      id += upper && !id.empty() ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-      upper = false;
-    }
-    else
-    {
-      upper = true;
-    }
-  }
-  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
-  {
-    id = "p" + id;
-  }
-  return id;
-}
-
-CommandLine
-CommandLine::SlicerCommandLine() const
-{
-  CommandLine                    slicer(m_Program, m_Title, m_Description, m_Category);
-  const std::vector<SlicerEntry> entries = SlicerEntries(m_Parameters);
-  for (int index = 0;; ++index)
-  {
-    bool found = false;
-    for (const auto & e : entries)
-    {
-      if (e.indexed && e.index == index)
-      {
-        Parameter p = *e.original;
-        p.positional = true;
-        p.repeatable = false;
-        slicer.Add(p);
-        found = true;
-      }
-    }
-    if (!found)
-    {
-      break;
-    }
-  }
-  for (const auto & e : entries)
-  {
-    if (!e.indexed)
-    {
-      Parameter p = *e.original;
-      p.name = e.identifier;
-      p.positional = false;
-      p.repeatable = false;
-      slicer.Add(p);
-    }
-  }
-  return slicer;
-}
-
-ParsedArguments
-CommandLine::ParseSlicer(const std::vector<std::string> & arguments) const
-{
-  const CommandLine                  slicer = SlicerCommandLine();
-  std::map<std::string, std::string> toOriginal; // identifier -> name in this table
-  std::map<std::string, std::string> toIdentifier; // dashed medseg spelling -> identifier
-  for (const auto & e : SlicerEntries(m_Parameters))
-  {
-    if (!e.indexed)
-    {
-      toOriginal[e.identifier] = e.original->name;
-      toIdentifier[e.original->name] = e.identifier;
-    }
-  }
-  std::vector<std::string> cleaned;
-  for (size_t i = 0; i < arguments.size(); ++i)
-  {
-    std::string arg = arguments[i];
-    if (arg.rfind("--", 0) != 0 || arg.size() <= 2)
-    {
-      cleaned.push_back(arg);
-      continue;
-    }
-    const auto  eq = arg.find('=');
-    std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    if (toIdentifier.count(name))
-    {
-      name = toIdentifier[name];
-      arg = "--" + name + (eq == std::string::npos ? std::string() : arg.substr(eq));
-    }
-    const Parameter * p = slicer.Find(name);
-    if (p == nullptr || !TakesValue(p->kind))
-    {
-      cleaned.push_back(arg);
-      continue;
-    }
-    if (eq != std::string::npos)
-    {
-      if (eq + 1 < arg.size())
-        cleaned.push_back(arg);
-      continue;
-    }
-    if (i + 1 < arguments.size())
-    {
-      const std::string & value = arguments[++i];
-      if (!value.empty())
-      {
-        cleaned.push_back(arg);
-        cleaned.push_back(value);
-      }
-      continue;
-    }
-    cleaned.push_back(arg); // Parse reports the missing value
-  }
-  const ParsedArguments parsed = slicer.Parse(cleaned);
-  const auto            original = [&toOriginal](const std::string & key) {
-    const auto it = toOriginal.find(key);
-    return it == toOriginal.end() ? key : it->second;
-  };
-  ParsedArguments result;
-  for (const auto & [key, values] : parsed.m_Values)
-  {
-    result.m_Values[original(key)] = values;
-  }
-  for (const auto & [key, value] : parsed.m_Defaults)
-  {
-    result.m_Defaults[original(key)] = value;
-  }
-  return result;
-}
-
-std::string
-CommandLine::SlicerXml(const SlicerModuleInfo & info) const
-{
-  const std::vector<SlicerEntry> entries = SlicerEntries(m_Parameters);
-  std::string                    reference; // the first input image: output images take its place in Slicer
-  for (const auto & e : entries)
-  {
-    if (e.indexed && reference.empty() &&
-        (e.original->kind == ParameterKind::InputImage || e.original->kind == ParameterKind::InputLabelMap))
-    {
-      reference = e.identifier;
-    }
-  }
-  std::vector<std::string> groups;
-  for (const auto & p : m_Parameters)
-  {
-    if (std::find(groups.begin(), groups.end(), p.group) == groups.end())
-    {
-      groups.push_back(p.group);
-    }
-  }
-
-  std::ostringstream os;
-  os << "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<executable>\n"
-     << "  " << Element("category", info.category.empty() ? m_Category + ".MedSeg" : info.category) << '\n'
-     << "  " << Element("title", m_Title) << '\n'
-     << "  " << Element("description", OneParagraph(m_Description)) << '\n'
-     << "  " << Element("version", info.version) << '\n'
-     << "  " << Element("documentation-url", info.documentationUrl) << '\n'
-     << "  " << Element("license", info.license) << '\n'
-     << "  " << Element("contributor", info.contributor) << '\n';
-  for (const auto & group : groups)
-  {
-    os << "  <parameters>\n"
-       << "    " << Element("label", group) << '\n'
-       << "    " << Element("description", group + " parameters") << '\n';
-    for (const auto & e : entries)
-    {
-      const Parameter & p = *e.original;
-      if (p.group != group)
-      {
-        continue;
-      }
-      std::string description = OneParagraph(p.help);
-      if (e.indexed)
-      {
-        const bool  image = IsImageKind(p.kind);
-        std::string tag = image ? "image" : "file";
-        std::string attributes;
-        if (image)
-        {
-          const bool label = p.kind == ParameterKind::InputLabelMap || p.kind == ParameterKind::OutputLabelMap;
-          attributes = std::string(" type=\"") + (label ? "label" : "scalar") + "\"";
-          if (IsOutputKind(p.kind) && !reference.empty())
-          {
-            attributes += " reference=\"" + reference + "\"";
-          }
-        }
-        if (!p.required)
-        {
-          description += " Optional.";
-        }
-        os << "    <" << tag << attributes << ">\n"
-           << "      " << Element("name", e.identifier) << '\n'
-           << "      " << Element("label", LabelOf(p)) << '\n'
-           << "      " << Element("description", description) << '\n'
-           << "      " << Element("channel", IsOutputKind(p.kind) ? "output" : "input") << '\n'
-           << "      " << Element("index", std::to_string(e.index)) << '\n'
-           << "    </" << tag << ">\n";
-        continue;
-      }
-      std::string tag = "string";
-      std::string defaultValue = p.defaultValue;
-      switch (p.kind)
-      {
-        case ParameterKind::Flag:
-          tag = "boolean";
-          defaultValue = "false";
-          break;
-        case ParameterKind::Integer:
-          tag = p.defaultValue.empty() ? "string" : "integer";
-          if (p.defaultValue.empty())
-            description += " Leave empty for the default.";
-          break;
-        case ParameterKind::Float:
-          tag = p.defaultValue.empty() ? "string" : "double";
-          if (p.defaultValue.empty())
-            description += " Leave empty for the default.";
-          break;
-        case ParameterKind::IntegerVector:
-          tag = "integer-vector";
-          break;
-        case ParameterKind::FloatVector:
-          tag = "double-vector";
-          break;
-        case ParameterKind::Enumeration:
-        {
-          std::string list;
-          for (const auto & c : p.choices)
-            list += (list.empty() ? "" : ", ") + c;
-          description += " One of: " + list + ".";
-          break;
-        }
-        case ParameterKind::Directory:
-          tag = "directory";
-          break;
-        default:
-          if (IsFileKind(p.kind))
-            description += std::string(" Path of a file to ") + (IsOutputKind(p.kind) ? "write." : "read.");
-          break;
-      }
-      if (p.required)
-      {
-        description += " Required.";
-      }
-      os << "    <" << tag << ">\n"
-         << "      " << Element("name", e.identifier) << '\n'
-         << "      " << Element("longflag", e.identifier) << '\n'
-         << "      " << Element("label", LabelOf(p)) << '\n'
-         << "      " << Element("description", description) << '\n';
-      if (!defaultValue.empty())
-      {
-        os << "      " << Element("default", defaultValue) << '\n';
-      }
-      os << "    </" << tag << ">\n";
-    }
-    os << "  </parameters>\n";
-  }
-  os << "</executable>\n";
   return os.str();
 }
 

@@ -63,6 +63,7 @@ private:
   int64_t            m_InputChannels;
   int                m_SpatialDims;
   bool               m_Optimized{ false };
+  std::string        m_FirstConvolution; //!< for error messages: what the first conv weight takes
 };
 
 } // namespace medseg

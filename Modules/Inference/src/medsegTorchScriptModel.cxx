@@ -11,6 +11,61 @@
 namespace medseg
 {
 
+namespace
+{
+
+/** The error itself from a TorchScript failure: the last "SomethingError: ..." line of what LibTorch
+ * reports (after the interpreter's traceback of serialized and original code), else its last line. */
+std::string
+CoreOfTorchError(const std::string & text)
+{
+  std::istringstream lines(text);
+  std::string        line, last, error;
+  while (std::getline(lines, line))
+  {
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos)
+      continue;
+    line = line.substr(start);
+    last = line;
+    const auto colon = line.find(": ");
+    if (colon != std::string::npos && colon > 5 && line.compare(colon - 5, 5, "Error") == 0 &&
+        line.find(' ') >= colon)
+    {
+      error = line;
+    }
+  }
+  return error.empty() ? last : error;
+}
+
+/** What the first convolution-like weight of `module` says about its input, e.g. "1 channel(s) of
+ * 3D patches", or "" when no 4D/5D weight is found (a hint for messages, never a check). */
+std::string
+DescribeFirstConvolution(const torch::jit::Module & module)
+{
+  const auto describe = [](const std::string & name, const at::Tensor & w) -> std::string {
+    if ((w.dim() == 4 || w.dim() == 5) && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0)
+    {
+      return "its first convolution (" + name + ", " + c10::str(w.sizes()) + ") takes " + std::to_string(w.size(1)) +
+             " channel(s) of " + std::to_string(w.dim() - 2) + "D patches";
+    }
+    return "";
+  };
+  for (const auto & parameter : module.named_parameters(/*recurse=*/true))
+  {
+    if (std::string text = describe(parameter.name, parameter.value); !text.empty())
+      return text;
+  }
+  for (const auto & buffer : module.named_buffers(/*recurse=*/true)) // modules built in C++ keep weights here
+  {
+    if (std::string text = describe(buffer.name, buffer.value); !text.empty())
+      return text;
+  }
+  return "";
+}
+
+} // namespace
+
 std::shared_ptr<TorchScriptModel>
 TorchScriptModel::Load(const std::string & path, const TorchScriptModelOptions & options)
 {
@@ -42,6 +97,7 @@ TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::string name, 
 {
   m_Module.eval();
   m_Module.to(m_Device);
+  m_FirstConvolution = DescribeFirstConvolution(m_Module); // before freezing folds the parameters away
   if (options.optimize)
   {
     try
@@ -67,10 +123,18 @@ TorchScriptModel::Forward(const at::Tensor & batch)
   {
     output = m_Module.forward({ batch.to(m_Device) });
   }
-  catch (const c10::Error & e)
+  catch (const std::exception & e) // c10::Error, or torch::jit::JITException from the interpreter
   {
-    throw InputError(m_Name, std::string("the model failed on a batch of shape ") + c10::str(batch.sizes()) + ": " +
-                               e.what_without_backtrace());
+    // One line: LibTorch's own error, not the interpreter's traceback, and what the model expects.
+    const auto * error = dynamic_cast<const c10::Error *>(&e);
+    std::string  message = "the network refused a batch of shape " + c10::str(batch.sizes()) + " (" +
+                          std::to_string(batch.size(1)) + " channel(s) of " + std::to_string(batch.dim() - 2) +
+                          "D patches): " + CoreOfTorchError(error ? error->what_without_backtrace() : e.what());
+    if (!m_FirstConvolution.empty())
+    {
+      message += "; " + m_FirstConvolution;
+    }
+    throw InputError(m_Name, OneLine(message));
   }
   if (!output.isTensor())
   {
