@@ -91,6 +91,13 @@ SegmentCommandLine()
             false, false, "No TTA", "Sliding window" })
     .Add(P{ "mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.", "", {},
             false, false, false, "Mirror axes", "Sliding window" })
+    .Add(P{ "crop-to-nonzero", K::Flag,
+            "Segment only the bounding box of the voxels that are nonzero in any channel; the rest is\n"
+            "      background (nnU-Net's crop_to_nonzero). Default: the package's inference.crop_to_nonzero.\n"
+            "      Model packages only; not with --stream-divisions.",
+            "", {}, false, false, false, "Crop to nonzero", "Sliding window" })
+    .Add(P{ "no-crop-to-nonzero", K::Flag, "Segment the whole image even if the model package asks to crop.", "", {},
+            false, false, false, "No crop to nonzero", "Sliding window" })
     .Add(P{ "accumulation", K::Enumeration,
             "Number format of the blended class scores held while patches overlap: fp32, or fp16 (half the\n"
             "      memory per class, slower to add; see Documentation/benchmarks.md).",
@@ -160,7 +167,10 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
   return s;
 }
 
-/** Is `path` a model package rather than a bare TorchScript file? */
+} // namespace
+
+/** Is `path` a model package rather than a bare TorchScript file? Shared with `medseg batch`
+ * (declared in medsegBatchCommand.h), so both tell a package from a TorchScript file alike. */
 bool
 IsModelPackage(const std::string & path)
 {
@@ -173,6 +183,9 @@ IsModelPackage(const std::string & path)
   };
   return ends(".medseg") || ends(".tar.gz") || ends(".tgz") || ends(".tar");
 }
+
+namespace
+{
 
 /** The network a package names. The torchscript architecture is built in; others come from plugins. */
 std::shared_ptr<SegmentationModel>
@@ -344,6 +357,21 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
 #endif
 
+  const bool cropOn = args.Flag("crop-to-nonzero");
+  const bool cropOff = args.Flag("no-crop-to-nonzero");
+  if (cropOn && cropOff)
+  {
+    throw UsageError("--crop-to-nonzero and --no-crop-to-nonzero contradict each other; give one");
+  }
+  if (cropOn && streaming)
+  {
+    throw UsageError("--crop-to-nonzero cannot be combined with --stream-divisions (streamed runs segment the "
+                     "whole image)");
+  }
+  if (cropOn && !IsModelPackage(args.Get("model")))
+  {
+    throw UsageError("--crop-to-nonzero needs a model package (its label for class 0 is the background)");
+  }
   if (streaming)
   {
     if (!probabilities.empty() || !screenshot.empty())
@@ -480,6 +508,8 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       PackageSegmenter segmenter(*package, model);
       segmenter.WindowSettings() = window;
       segmenter.WindowSettings().sliceAxis = package->sliceAxis;
+      if (cropOn || cropOff)
+        segmenter.SetCropToNonzero(cropOn); // else the package's; RunStreamed never crops
       const auto                report = [&progress](double f) { progress.Update(f); };
       const PackageSegmentation result =
         streaming ? segmenter.RunStreamed(inputs, static_cast<unsigned int>(streamDivisions), report)

@@ -557,3 +557,149 @@ TEST_F(SegmentCommand, AVolumeOfSeveralSlicesIsNotWrittenAsA2DLabelImage)
   for (const auto & entry : fs::directory_iterator(m_Dir.Path()))
     EXPECT_NE(entry.path().extension(), ".png") << entry.path();
 }
+
+// --crop-to-nonzero (issue 16): a model fooled by windows of pure background (instance norm)
+// labels nothing outside the object's box when the package or the flag asks for the crop.
+namespace
+{
+class SegmentCommandCrop : public SegmentCommand
+{
+protected:
+  void
+  SetUp() override
+  {
+    SegmentCommand::SetUp();
+    auto model = test::MakeInstanceNormModule();
+    test::SaveModule(model, m_Dir / "norm.pt");
+    m_Metadata = nlohmann::json::parse(R"json({
+      "format": "medseg-model", "format_version": 1, "name": "instance-norm", "version": "1.0.0",
+      "architecture": { "plugin": "torchscript", "hyper_parameters": {} },
+      "input": { "channels": [ { "name": "T1", "normalization": "zscore" } ] },
+      "inference": { "patch_size": [8, 8, 8], "overlap": 0.5 },
+      "labels": [ { "value": 0, "name": "background" }, { "value": 3, "name": "object" } ] })json");
+    ASSERT_EQ(Pack("new.medseg").exitCode, 0); // no crop_to_nonzero in the metadata: pack turns it on
+    m_Metadata["inference"]["crop_to_nonzero"] = false;
+    ASSERT_EQ(Pack("off.medseg").exitCode, 0);
+    // The ball's box, in voxels.
+    std::array<long, 3> lo{ { 1000, 1000, 1000 } }, hi{ { -1, -1, -1 } };
+    for (size_t i = 0; i < m_Image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+    {
+      if (m_Image->GetBufferPointer()[i] == 0.0f)
+        continue;
+      const auto index = m_Image->ComputeIndex(static_cast<itk::OffsetValueType>(i));
+      for (int d = 0; d < 3; ++d)
+      {
+        lo[d] = std::min<long>(lo[d], index[d]);
+        hi[d] = std::max<long>(hi[d], index[d]);
+      }
+    }
+    for (int d = 0; d < 3; ++d)
+    {
+      m_Box.SetIndex(d, lo[d]);
+      m_Box.SetSize(d, static_cast<unsigned long>(hi[d] - lo[d] + 1));
+    }
+    ASSERT_LT(m_Box.GetNumberOfPixels(), m_Image->GetBufferedRegion().GetNumberOfPixels() / 4);
+  }
+
+  test::ProcessResult
+  Pack(const std::string & name)
+  {
+    test::WriteText(m_Dir / "meta.json", m_Metadata.dump());
+    return RunProcess(MEDSEG_EXECUTABLE, { "model", "pack", "--metadata", m_Dir / "meta.json", "--weights",
+                                           m_Dir / "norm.pt", "--output", m_Dir / name });
+  }
+
+  test::ProcessResult
+  SegmentWith(const std::string & package, std::vector<std::string> extra)
+  {
+    std::vector<std::string> args{ "segment", "--model", m_Dir / package, "--input", Input(), "--output", Output(),
+                                   "--threads", "1", "--overwrite" };
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProcess(MEDSEG_EXECUTABLE, args);
+  }
+
+  /** Labelled voxels of the written label map outside the ball's box; checks the geometry too. */
+  size_t
+  LabelledOutsideTheBox()
+  {
+    const auto labels = ReadLabelImage(Output());
+    EXPECT_EQ(DescribeGeometryDifference(m_Image, labels, 1e-5), "");
+    size_t count = 0;
+    for (size_t i = 0; i < labels->GetBufferedRegion().GetNumberOfPixels(); ++i)
+    {
+      const auto index = labels->ComputeIndex(static_cast<itk::OffsetValueType>(i));
+      count += !m_Box.IsInside(index) && labels->GetBufferPointer()[i] != 0;
+    }
+    return count;
+  }
+
+  nlohmann::json      m_Metadata;
+  itk::ImageRegion<3> m_Box;
+};
+} // namespace
+
+TEST_F(SegmentCommandCrop, PackagesFromPackCropAndTheFlagsOverrideThePackage)
+{
+  const auto info = RunProcess(MEDSEG_EXECUTABLE, { "model", "info", "--json", m_Dir / "new.medseg" });
+  ASSERT_EQ(info.exitCode, 0) << info.err;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["inference"]["crop_to_nonzero"], true) << info.out;
+
+  auto r = SegmentWith("new.medseg", {});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(LabelledOutsideTheBox(), 0u);
+  EXPECT_NE(r.out.find("label 3 (object)"), std::string::npos) << r.out;
+
+  r = SegmentWith("new.medseg", { "--no-crop-to-nonzero" });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_GT(LabelledOutsideTheBox(), 1000u) << "the fixture should label windows of pure background";
+
+  r = SegmentWith("off.medseg", {});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_GT(LabelledOutsideTheBox(), 1000u);
+
+  r = SegmentWith("off.medseg", { "--crop-to-nonzero", "--probabilities", m_Dir / "p.nii.gz" });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(LabelledOutsideTheBox(), 0u);
+  EXPECT_TRUE(fs::exists(m_Dir / "p.nii.gz"));
+
+  // Streamed runs never crop: the package's default is ignored, the flag refused.
+  WriteImageFile(m_Image.GetPointer(), m_Dir / "ball.mha", false);
+  const auto streamed = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", m_Dir / "new.medseg", "--input",
+                                                        m_Dir / "ball.mha", "--output", Output(), "--overwrite",
+                                                        "--stream-divisions", "2", "--threads", "1" });
+  ASSERT_EQ(streamed.exitCode, 0) << streamed.err;
+  EXPECT_GT(LabelledOutsideTheBox(), 1000u);
+}
+
+TEST_F(SegmentCommandCrop, AnAllZeroScanGivesAnAllBackgroundLabelMap)
+{
+  const auto zeros = test::MakeImage(test::WithDirection({}, "oblique"), [](long, long, long) { return 0.0f; });
+  WriteImageFile(zeros.GetPointer(), m_Dir / "zeros.nii.gz");
+  const auto r = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", m_Dir / "new.medseg", "--input",
+                                                 m_Dir / "zeros.nii.gz", "--output", Output() });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto labels = ReadLabelImage(Output());
+  EXPECT_EQ(DescribeGeometryDifference(zeros, labels, 1e-5), "");
+  const auto * v = labels->GetBufferPointer();
+  EXPECT_TRUE(std::all_of(v, v + labels->GetBufferedRegion().GetNumberOfPixels(), [](auto l) { return l == 0; }));
+}
+
+TEST_F(SegmentCommandCrop, ContradictoryOrUnsupportedCropFlagsAreUsageErrors)
+{
+  const auto check = [&](const test::ProcessResult & r, const std::string & text) {
+    EXPECT_EQ(r.exitCode, 2) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(Output()));
+  };
+  check(SegmentWith("new.medseg", { "--crop-to-nonzero", "--no-crop-to-nonzero" }), "contradict");
+  WriteImageFile(m_Image.GetPointer(), m_Dir / "ball.mha", false);
+  check(RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", m_Dir / "new.medseg", "--input", m_Dir / "ball.mha",
+                                        "--output", Output(), "--stream-divisions", "2", "--crop-to-nonzero" }),
+        "--crop-to-nonzero cannot be combined with --stream-divisions");
+  check(Segment({ "--crop-to-nonzero" }), "--crop-to-nonzero needs a model package");
+
+  const auto help = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--help" });
+  EXPECT_NE(help.out.find("--crop-to-nonzero"), std::string::npos);
+  EXPECT_NE(help.out.find("--no-crop-to-nonzero"), std::string::npos);
+}

@@ -105,6 +105,24 @@ def forward(self, x):
   return module;
 }
 
+torch::jit::Module
+MakeInstanceNormModule(double offset, double steepness)
+{
+  auto module = NewModule("InstanceNormFixture");
+  module.register_buffer("offset", torch::tensor({ static_cast<float>(offset) }));
+  module.register_buffer("steepness", torch::tensor({ static_cast<float>(steepness) }));
+  module.define(R"(
+def forward(self, x):
+    mean = x.mean([2, 3, 4], True)
+    centred = x - mean
+    variance = (centred * centred).mean([2, 3, 4], True)
+    normalized = centred / torch.sqrt(variance + 1e-5)
+    foreground = (normalized[:, 0:1] + self.offset) * self.steepness
+    return torch.cat([torch.zeros_like(foreground), foreground], 1)
+)");
+  return module;
+}
+
 void
 SaveModule(torch::jit::Module & module, const std::string & path)
 {

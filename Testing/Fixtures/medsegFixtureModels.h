@@ -38,6 +38,13 @@ MakeConvolutionModule(int64_t classes, uint64_t seed = 7, int64_t inputChannels 
 torch::jit::Module
 MakeChannelComparisonModule(int64_t first, int64_t second, double steepness = 10.0);
 
+/** Two classes after instance normalization of each patch (per sample and channel, no affine, as
+ * nn.InstanceNorm3d): logits [0, steepness * (n + offset)] with n = (x - mean) / sqrt(var + 1e-5).
+ * A patch that sees one constant value normalizes to 0 everywhere and is labelled 1 (offset > 0):
+ * the arbitrary answer a trained network gives on a window of pure background. */
+torch::jit::Module
+MakeInstanceNormModule(double offset = 0.5, double steepness = 10.0);
+
 /** Saves `module` to `path` (TorchScript zip). */
 void
 SaveModule(torch::jit::Module & module, const std::string & path);

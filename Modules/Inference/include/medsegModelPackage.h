@@ -73,6 +73,11 @@ public:
   int                     sliceAxis{ 2 }; //!< 2D models: slices are taken across this axis (0=x,1=y,2=z)
   SlidingWindowSettings   window;
   bool                    tta{ false };  //!< mirror TTA over window.mirrorAxes by default
+  /** Segment only the bounding box of the voxels that are nonzero in any channel, background
+   * elsewhere (nnU-Net's crop_to_nonzero; see PackageSegmenter). `inference.crop_to_nonzero`;
+   * a model.json without the field means false, so packages written before it existed segment
+   * as they did. PackModel() writes true when the metadata do not say. */
+  bool                    cropToNonzero{ false };
   std::string             postprocess;   //!< default post-processing spec ("" = none)
   std::vector<LabelDescription> labels;
   nlohmann::json          training; //!< provenance, free-form
@@ -90,7 +95,9 @@ private:
 };
 
 /** \brief Builds a package archive: `metadata` (model.json without the weights hash or with a
- * stale one) + `weights` -> `output` (.medseg = tar.gz), filling in weights.file and the SHA-256.
+ * stale one) + `weights` -> `output` (.medseg = tar.gz), filling in weights.file and the SHA-256,
+ * and `inference.crop_to_nonzero: true` when the metadata do not give that field (new packages
+ * crop by default; a package's model.json without it reads as false).
  * The metadata is validated first; the archive is written atomically. */
 void
 PackModel(const std::string & metadataPath, const std::string & weightsPath, const std::string & output);

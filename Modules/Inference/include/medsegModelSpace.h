@@ -5,7 +5,9 @@
 #include "medsegImageTypes.h"
 
 #include <array>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace medseg
 {
@@ -42,6 +44,21 @@ ResampleOnto(const FloatImage3 * image, const itk::ImageBase<3> * reference);
  * `reference`; points just outside the source grid take the nearest voxel's value. */
 ProbabilityImage3::Pointer
 ResampleProbabilitiesOnto(const ProbabilityImage3 * probabilities, const itk::ImageBase<3> * reference);
+
+/** \brief The smallest region holding every voxel that is nonzero in any of `channels` (all on
+ * one grid), or nothing when every voxel of every channel is zero.
+ *
+ * nnU-Net's crop_to_nonzero (nnunetv2 `create_nonzero_mask` + `get_bbox_from_mask`) takes the
+ * box of the nonzero mask after filling its holes; a filled hole lies inside the mask's box by
+ * definition, so the box of the nonzero voxels themselves is the same box and no hole filling is
+ * done here. */
+std::optional<itk::ImageRegion<3>>
+NonzeroBoundingRegion(const std::vector<FloatImage3::Pointer> & channels);
+
+/** \brief A copy of `region` of `image` (index, origin, spacing and direction kept: the copy's
+ * largest region is `region`, so its voxels have their world positions in the original). */
+FloatImage3::Pointer
+CropImage(const FloatImage3 * image, const itk::ImageRegion<3> & region);
 
 } // namespace medseg
 

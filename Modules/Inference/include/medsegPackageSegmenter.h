@@ -26,11 +26,15 @@ struct PackageSegmentation
  * 1. every channel is resampled (linear) onto the first channel's grid if it is not on it;
  * 2. reoriented (axis permutation and flips only) to the package's orientation, unless "any";
  * 3. resampled (linear) to the package's spacing, unless none;
- * 4. each channel normalized as the package says, then the sliding window (2D models slice by
- *    slice across the package's slice axis);
- * 5. the class probabilities resampled (linear) back onto the first channel's original grid;
- * 6. arg-max, and class k written as the package's label value k.
- * The label map has exactly the first input's size, spacing, origin and direction. */
+ * 4. with CropToNonzero (the package's `inference.crop_to_nonzero`, nnU-Net's crop_to_nonzero):
+ *    cut to the bounding box of the voxels that are nonzero in any channel on this model grid;
+ *    the rest of the grid is class 0 (probability 1 for class 0, 0 for the others). When no voxel
+ *    is nonzero the label map is all background and the model is not run;
+ * 5. each channel normalized as the package says (statistics of the crop when cropping, as in
+ *    nnU-Net), then the sliding window (2D models slice by slice across the package's slice axis);
+ * 6. the class probabilities resampled (linear) back onto the first channel's original grid;
+ * 7. arg-max, and class k written as the package's label value k.
+ * The label map has exactly the first input's size, spacing, origin and direction, cropped or not. */
 class PackageSegmenter
 {
 public:
@@ -45,6 +49,21 @@ public:
     return m_Window;
   }
 
+  /** Segment only the nonzero box (step 4 above). Starts as the package's crop_to_nonzero.
+   * RunStreamed() ignores it: streamed runs never crop. */
+  void
+  SetCropToNonzero(bool crop)
+  {
+    m_CropToNonzero = crop;
+  }
+  bool
+  GetCropToNonzero() const
+  {
+    return m_CropToNonzero;
+  }
+
+  /** Segments co-registered channels (steps 1-7 above). When cropping finds no nonzero voxel the
+   * result has classes = the package's number of labels (and as many probability components). */
   PackageSegmentation
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
       const ProgressCallback & progress = {}) const;
@@ -56,8 +75,9 @@ public:
    * by slab for the normalization statistics (and refuses NaN/Inf voxels); then the label map is
    * pulled through itk::StreamingImageFilter, so only one slab of input (plus the patches'
    * extent) and about one patch depth of class scores are held at a time. The labels are
-   * bit-identical to Run()'s for any number of divisions. Percentile normalization needs every
-   * voxel at once and is refused. No probabilities. */
+   * bit-identical to Run()'s without cropping for any number of divisions. Percentile
+   * normalization needs every voxel at once and is refused. No probabilities. Never crops to the
+   * nonzero box (the box is known only after reading every slab); GetCropToNonzero() is ignored. */
   PackageSegmentation
   RunStreamed(const std::vector<std::string> & files, unsigned int divisions,
               const ProgressCallback & progress = {}) const;
@@ -75,10 +95,14 @@ private:
   /** Class index k -> the package's labels[k].value, in place. */
   void
   ClassIndicesToLabelValues(LabelImage3 * labels) const;
+  /** All background on `reference`'s grid, without running the model. */
+  PackageSegmentation
+  Background(const FloatImage3 * reference, bool wantProbabilities, const ProgressCallback & progress) const;
 
   ModelPackage                       m_Package;
   std::shared_ptr<SegmentationModel> m_Model;
   SlidingWindowSettings              m_Window;
+  bool                               m_CropToNonzero{ false };
 };
 
 } // namespace medseg

@@ -296,6 +296,12 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     if (p.tta && p.window.mirrorAxes.empty())
       f.Fail("inference.tta", "is true but inference.mirror_axes lists no axis");
   }
+  if (const json * crop = f.Find("inference.crop_to_nonzero"); crop != nullptr && !crop->is_null())
+  {
+    if (!crop->is_boolean())
+      f.Fail("inference.crop_to_nonzero", "must be true or false");
+    p.cropToNonzero = crop->get<bool>();
+  }
   p.postprocess = f.String("inference.postprocess", "", false);
 
   const json & labels = f.Required("labels");
@@ -375,6 +381,7 @@ ModelPackage::ToJson() const
                { "batch_size", window.batchSize },
                { "mirror_axes", window.mirrorAxes },
                { "tta", tta },
+               { "crop_to_nonzero", cropToNonzero },
                { "postprocess", postprocess } } },
            { "labels", labelList },
            { "training", training } };
@@ -467,6 +474,13 @@ PackModel(const std::string & metadataPath, const std::string & weightsPath, con
     throw InputError(weightsPath, "weights cannot be named model.json (the metadata's name in the package)");
   }
   document["weights"] = { { "file", weightsName }, { "sha256", Sha256OfFile(weightsPath) } };
+  // New packages crop to the nonzero box unless their metadata say otherwise (an "inference"
+  // that is not an object is left for Parse to refuse).
+  if (document.contains("inference") && document["inference"].is_object() &&
+      !document["inference"].contains("crop_to_nonzero"))
+  {
+    document["inference"]["crop_to_nonzero"] = true;
+  }
   ModelPackage::Parse(document, metadataPath); // validate before writing anything
 
   // The metadata go into the archive from a temporary file beside the output (removed whatever happens).

@@ -7,6 +7,7 @@
 #include "itkOrientImageFilter.h"
 #include "itkResampleImageFilter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -168,6 +169,96 @@ ResampleProbabilitiesOnto(const ProbabilityImage3 * probabilities, const itk::Im
   resample->Update();
   ProbabilityImage3::Pointer out = resample->GetOutput();
   out->DisconnectPipeline();
+  return out;
+}
+
+std::optional<itk::ImageRegion<3>>
+NonzeroBoundingRegion(const std::vector<FloatImage3::Pointer> & channels)
+{
+  if (channels.empty())
+  {
+    throw std::invalid_argument("NonzeroBoundingRegion: no channels");
+  }
+  const itk::ImageRegion<3> largest = channels.front()->GetLargestPossibleRegion();
+  const auto                size = largest.GetSize();
+  int64_t                   low[3] = { static_cast<int64_t>(size[0]), static_cast<int64_t>(size[1]),
+                     static_cast<int64_t>(size[2]) };
+  int64_t                   high[3] = { -1, -1, -1 }; // inclusive
+  for (const auto & channel : channels)
+  {
+    if (channel->GetBufferedRegion() != largest)
+    {
+      throw std::invalid_argument("NonzeroBoundingRegion: every channel must hold the first one's whole grid");
+    }
+    const float * voxel = channel->GetBufferPointer();
+    for (int64_t z = 0; z < static_cast<int64_t>(size[2]); ++z)
+    {
+      for (int64_t y = 0; y < static_cast<int64_t>(size[1]); ++y, voxel += size[0])
+      {
+        int64_t first = -1, last = -1;
+        for (int64_t x = 0; x < static_cast<int64_t>(size[0]); ++x)
+        {
+          if (voxel[x] != 0.0f)
+          {
+            first = x;
+            break;
+          }
+        }
+        if (first < 0)
+          continue;
+        for (int64_t x = static_cast<int64_t>(size[0]) - 1; x >= first; --x)
+        {
+          if (voxel[x] != 0.0f)
+          {
+            last = x;
+            break;
+          }
+        }
+        low[0] = std::min(low[0], first);
+        high[0] = std::max(high[0], last);
+        low[1] = std::min(low[1], y);
+        high[1] = std::max(high[1], y);
+        low[2] = std::min(low[2], z);
+        high[2] = std::max(high[2], z);
+      }
+    }
+  }
+  if (high[0] < 0)
+  {
+    return std::nullopt;
+  }
+  itk::ImageRegion<3> box;
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    box.SetIndex(d, largest.GetIndex(d) + low[d]);
+    box.SetSize(d, static_cast<itk::SizeValueType>(high[d] - low[d] + 1));
+  }
+  return box;
+}
+
+FloatImage3::Pointer
+CropImage(const FloatImage3 * image, const itk::ImageRegion<3> & region)
+{
+  if (!image->GetBufferedRegion().IsInside(region))
+  {
+    throw std::invalid_argument("CropImage: the region is not inside the image's buffer");
+  }
+  auto out = FloatImage3::New();
+  out->CopyInformation(image);
+  out->SetRegions(region);
+  out->Allocate();
+  float *       o = out->GetBufferPointer();
+  const size_t  row = region.GetSize(0);
+  itk::Index<3> index = region.GetIndex();
+  for (itk::SizeValueType z = 0; z < region.GetSize(2); ++z)
+  {
+    for (itk::SizeValueType y = 0; y < region.GetSize(1); ++y, o += row)
+    {
+      index[1] = region.GetIndex(1) + static_cast<itk::IndexValueType>(y);
+      index[2] = region.GetIndex(2) + static_cast<itk::IndexValueType>(z);
+      std::copy_n(image->GetBufferPointer() + image->ComputeOffset(index), row, o);
+    }
+  }
   return out;
 }
 

@@ -11,15 +11,80 @@
 #include "itkImageRegionSplitterSlowDimension.h"
 #include "itkStreamingImageFilter.h"
 
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace medseg
 {
 
+namespace
+{
+
+/** An empty label image on `grid` (its largest region), every voxel `value`. */
+LabelImage3::Pointer
+FilledLabels(const itk::ImageBase<3> * grid, LabelImage3::PixelType value)
+{
+  auto labels = LabelImage3::New();
+  labels->CopyInformation(grid);
+  labels->SetRegions(grid->GetLargestPossibleRegion());
+  labels->Allocate();
+  labels->FillBuffer(value);
+  return labels;
+}
+
+/** Class probabilities on `grid` that say "background" everywhere: 1 for class 0 and 0 for the
+ * others, or, for a single sigmoid output (k == 1), a foreground probability of 0. */
+ProbabilityImage3::Pointer
+BackgroundProbabilities(const itk::ImageBase<3> * grid, unsigned int k)
+{
+  auto probabilities = ProbabilityImage3::New();
+  // Not CopyInformation: from a scalar image it would reset the number of components.
+  probabilities->SetRegions(grid->GetLargestPossibleRegion());
+  probabilities->SetOrigin(grid->GetOrigin());
+  probabilities->SetSpacing(grid->GetSpacing());
+  probabilities->SetDirection(grid->GetDirection());
+  probabilities->SetNumberOfComponentsPerPixel(k);
+  probabilities->Allocate();
+  float *      p = probabilities->GetBufferPointer();
+  const size_t n = grid->GetLargestPossibleRegion().GetNumberOfPixels();
+  std::fill_n(p, n * k, 0.0f);
+  if (k >= 2)
+  {
+    for (size_t i = 0; i < n; ++i)
+      p[i * k] = 1.0f;
+  }
+  return probabilities;
+}
+
+/** Copies the voxels of `part` (an image whose largest region lies inside `whole`'s, same origin,
+ * spacing and direction) into `whole` at their own indices; `components` values per voxel. */
+template <typename TImage>
+void
+PasteInto(const TImage * part, TImage * whole, unsigned int components)
+{
+  const itk::ImageRegion<3> region = part->GetLargestPossibleRegion();
+  const size_t              row = region.GetSize(0) * components;
+  const auto *              in = part->GetBufferPointer();
+  itk::Index<3>             index = region.GetIndex();
+  for (itk::SizeValueType z = 0; z < region.GetSize(2); ++z)
+  {
+    for (itk::SizeValueType y = 0; y < region.GetSize(1); ++y, in += row)
+    {
+      index[1] = region.GetIndex(1) + static_cast<itk::IndexValueType>(y);
+      index[2] = region.GetIndex(2) + static_cast<itk::IndexValueType>(z);
+      std::copy_n(in, row, whole->GetBufferPointer() + whole->ComputeOffset(index) * components);
+    }
+  }
+}
+
+} // namespace
+
 PackageSegmenter::PackageSegmenter(ModelPackage package, std::shared_ptr<SegmentationModel> model)
   : m_Package(std::move(package))
   , m_Model(std::move(model))
   , m_Window(m_Package.window)
+  , m_CropToNonzero(m_Package.cropToNonzero)
 {
   m_Window.sliceAxis = m_Package.sliceAxis;
 }
@@ -88,7 +153,34 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
 
   // When the scan already is on the model's grid the filter's own slice-by-slice arg-max is the
   // answer and no volume of class probabilities is ever held (unless they are asked for).
-  const bool onModelGrid = DescribeGeometryDifference(reference, modelSpace.front(), 1e-9).empty();
+  const FloatImage3::Pointer grid = modelSpace.front(); // the whole model grid, before any crop
+  const bool                 onModelGrid = DescribeGeometryDifference(reference, grid, 1e-9).empty();
+
+  // nnU-Net's crop_to_nonzero, done on the model grid (after reorientation and resampling, right
+  // before normalization): only the box of the voxels nonzero in any channel is normalized (its
+  // statistics are the crop's, as nnU-Net's) and segmented; the rest of the grid is background.
+  // Windows that see nothing but a constant background give arbitrary answers after z-scoring and
+  // instance norm; outside the box there are none. Resampling keeps an exactly zero background
+  // exactly zero, so the box is the input's nonzero box widened by at most the interpolation's
+  // (and the anti-aliasing Gaussian's) reach.
+  std::optional<itk::ImageRegion<3>> crop;
+  if (m_CropToNonzero)
+  {
+    crop = NonzeroBoundingRegion(modelSpace);
+    if (!crop)
+    {
+      return Background(reference, wantProbabilities, progress); // all zero: the model is not run
+    }
+    if (*crop == grid->GetLargestPossibleRegion())
+    {
+      crop.reset(); // nothing to cut off: exactly the uncropped run
+    }
+    else
+    {
+      for (auto & image : modelSpace)
+        image = CropImage(image, *crop);
+    }
+  }
 
   using Filter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
   auto filter = Filter::New();
@@ -121,17 +213,40 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   result.classes = filter->GetNumberOfClasses();
   CheckNumberOfClasses(result.classes);
 
-  if (onModelGrid)
-  {
+  // The filter's outputs cover the crop; outside it every voxel is class 0.
+  const auto uncroppedLabels = [&]() {
     LabelImage3::Pointer labels = filter->GetLabelOutput();
     labels->DisconnectPipeline();
+    if (crop)
+    {
+      LabelImage3::Pointer whole = FilledLabels(grid, 0);
+      PasteInto<LabelImage3>(labels, whole, 1);
+      labels = whole;
+    }
+    return labels;
+  };
+  const auto uncroppedProbabilities = [&]() {
+    ProbabilityImage3::Pointer probabilities = filter->GetProbabilityOutput();
+    probabilities->DisconnectPipeline();
+    if (crop)
+    {
+      const unsigned int         k = probabilities->GetNumberOfComponentsPerPixel();
+      ProbabilityImage3::Pointer whole = BackgroundProbabilities(grid, k);
+      PasteInto<ProbabilityImage3>(probabilities, whole, k);
+      probabilities = whole;
+    }
+    return probabilities;
+  };
+
+  if (onModelGrid)
+  {
+    LabelImage3::Pointer labels = uncroppedLabels();
     labels->CopyInformation(reference); // equal within 1e-9: keep the input's exact numbers
     ClassIndicesToLabelValues(labels);
     result.labels = labels;
     if (wantProbabilities)
     {
-      result.probabilities = filter->GetProbabilityOutput();
-      result.probabilities->DisconnectPipeline();
+      result.probabilities = uncroppedProbabilities();
       // Not CopyInformation: from a scalar image it would reset the number of components.
       result.probabilities->SetOrigin(reference->GetOrigin());
       result.probabilities->SetSpacing(reference->GetSpacing());
@@ -145,15 +260,11 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   }
 
   // Back onto the first input's grid, then the arg-max.
-  ProbabilityImage3::Pointer probabilities = filter->GetProbabilityOutput();
+  ProbabilityImage3::Pointer probabilities = uncroppedProbabilities();
   filter->GetLabelOutput()->Initialize(); // the package's own arg-max below replaces it
   if (!DescribeGeometryDifference(reference, probabilities, 1e-9).empty())
   {
     probabilities = ResampleProbabilitiesOnto(probabilities, reference);
-  }
-  else
-  {
-    probabilities->DisconnectPipeline();
   }
   auto labels = LabelImage3::New();
   labels->CopyInformation(reference);
@@ -185,6 +296,24 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   if (wantProbabilities)
   {
     result.probabilities = probabilities;
+  }
+  if (progress)
+  {
+    progress(1.0);
+  }
+  return result;
+}
+
+PackageSegmentation
+PackageSegmenter::Background(const FloatImage3 * reference, bool wantProbabilities,
+                             const ProgressCallback & progress) const
+{
+  PackageSegmentation result;
+  result.classes = static_cast<unsigned int>(m_Package.labels.size());
+  result.labels = FilledLabels(reference, static_cast<LabelImage3::PixelType>(m_Package.LabelValue(0)));
+  if (wantProbabilities)
+  {
+    result.probabilities = BackgroundProbabilities(reference, result.classes);
   }
   if (progress)
   {

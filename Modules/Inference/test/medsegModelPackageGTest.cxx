@@ -144,3 +144,43 @@ TEST(ModelPackage, PackThenLoadAnArchiveAndRefuseAHashMismatch)
   EXPECT_THROW(ModelPackage::Load(dir / "folder"), InputError);
   EXPECT_THROW(ModelPackage::Load(dir / "nothing-here"), InputError);
 }
+
+TEST(ModelPackage, CropToNonzeroIsABooleanAbsentMeaningFalse)
+{
+  json d = ValidDocument();
+  EXPECT_FALSE(ModelPackage::Parse(d, "model.json").cropToNonzero) << "packages written before the field crop nothing";
+  d["inference"]["crop_to_nonzero"] = true;
+  const ModelPackage on = ModelPackage::Parse(d, "model.json");
+  EXPECT_TRUE(on.cropToNonzero);
+  EXPECT_EQ(on.ToJson()["inference"]["crop_to_nonzero"], true);
+  EXPECT_TRUE(ModelPackage::Parse(on.ToJson(), "again").cropToNonzero);
+  d["inference"]["crop_to_nonzero"] = false;
+  EXPECT_FALSE(ModelPackage::Parse(d, "model.json").cropToNonzero);
+  EXPECT_EQ(ModelPackage::Parse(d, "model.json").ToJson()["inference"]["crop_to_nonzero"], false);
+  for (const json & wrong : { json("yes"), json(1), json::array({ true }) })
+  {
+    d["inference"]["crop_to_nonzero"] = wrong;
+    ExpectRefused(d, "field 'inference.crop_to_nonzero' must be true or false");
+  }
+}
+
+TEST(ModelPackage, PackTurnsCropToNonzeroOnUnlessTheMetadataSayOtherwise)
+{
+  test::TemporaryDirectory dir;
+  test::WriteText(dir / "weights.pt", std::string(64, 'w'));
+  json d = ValidDocument();
+  d.erase("weights");
+  test::WriteText(dir / "meta.json", d.dump());
+  PackModel(dir / "meta.json", dir / "weights.pt", dir / "new.medseg");
+  EXPECT_TRUE(ModelPackage::Load(dir / "new.medseg").cropToNonzero);
+
+  d["inference"]["crop_to_nonzero"] = false;
+  test::WriteText(dir / "meta.json", d.dump());
+  PackModel(dir / "meta.json", dir / "weights.pt", dir / "off.medseg");
+  EXPECT_FALSE(ModelPackage::Load(dir / "off.medseg").cropToNonzero);
+
+  d["inference"]["crop_to_nonzero"] = "no";
+  test::WriteText(dir / "meta.json", d.dump());
+  EXPECT_THROW(PackModel(dir / "meta.json", dir / "weights.pt", dir / "bad.medseg"), InputError);
+  EXPECT_FALSE(fs::exists(dir / "bad.medseg"));
+}
