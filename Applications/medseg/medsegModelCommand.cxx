@@ -56,7 +56,10 @@ RunInfo(const std::vector<std::string> & arguments)
             << " blending, batch " << p.window.batchSize << "\n  mirror axes:  ";
   for (const int a : p.window.mirrorAxes)
     std::cout << a << ' ';
-  std::cout << (p.window.mirrorAxes.empty() ? "none" : "") << "(used with --tta)\n  labels:\n";
+  std::cout << (p.window.mirrorAxes.empty() ? "none" : "") << "(used with --tta)\n"
+            << "  crop:         "
+            << (p.cropToNonzero ? "to the nonzero bounding box (background outside)" : "none: the whole image")
+            << "\n  labels:\n";
   for (const auto & l : p.labels)
   {
     std::cout << "    " << l.value << "  " << l.name << "  rgb(" << int(l.color[0]) << ',' << int(l.color[1]) << ','

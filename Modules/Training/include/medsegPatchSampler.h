@@ -41,6 +41,14 @@ at::Tensor
 AugmentIntensities(at::Tensor patch, const AugmentationSettings & settings, std::mt19937_64 & rng,
                    at::Generator & generator, int sliceAxis = -1);
 
+/** \brief The zero-background augmentations, after the intensity ones (so a constant stays
+ * constant): a constant patch (constant_patch) or a field-of-view cut (field_of_view), each
+ * channel's minimum as the constant and background as the label there. `sliceAxis` (2D models)
+ * is never cut across. Changes `image` [C, Pz, Py, Px] and `label` [Pz, Py, Px] in place. */
+void
+AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSettings & settings,
+                   std::mt19937_64 & rng, int sliceAxis = -1);
+
 /** One training batch. */
 struct TrainingBatch
 {

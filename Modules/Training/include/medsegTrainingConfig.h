@@ -61,6 +61,14 @@ struct AugmentationSettings
   double                biasFieldMagnitude{ 0.3 };              //!< [bias_field.max_coefficient] of the log field
   double                lowResolutionProbability{ 0.25 };       //!< [low_resolution.probability]
   std::array<double, 2> lowResolutionRange{ { 1.0, 2.0 } };     //!< [low_resolution.range] down-sampling factor
+  /** [field_of_view.probability]: the patch is cut by a plane across one axis at 10-90 % of its
+   * width; beyond it the image is constant (each channel's minimum, as a zero-filled or cropped
+   * field of view gives) and the label background. */
+  double fieldOfViewProbability{ 0.0 };
+  /** [constant_patch.probability]: the whole patch is one constant (each channel's minimum) and
+   * background, as a window that sees only zero padding; a network trained with it does not make
+   * up anatomy there, with or without inference.crop_to_nonzero. */
+  double constantPatchProbability{ 0.0 };
 
   static AugmentationSettings
   FromJson(const nlohmann::json & json, const std::string & subject);

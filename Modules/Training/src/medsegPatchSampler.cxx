@@ -1,5 +1,7 @@
 #include "medsegPatchSampler.h"
 
+#include <algorithm>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -150,6 +152,39 @@ AugmentIntensities(at::Tensor patch, const AugmentationSettings & a, std::mt1993
   return patch;
 }
 
+void
+AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSettings & a, std::mt19937_64 & rng,
+                   int sliceAxis)
+{
+  if (!a.enabled)
+    return;
+  const at::Tensor low = image.amin({ 1, 2, 3 }, /*keepdim=*/true); // [C, 1, 1, 1]
+  if (Coin(rng, a.constantPatchProbability))
+  {
+    image = low.expand_as(image).clone();
+    label.zero_();
+    return;
+  }
+  if (!Coin(rng, a.fieldOfViewProbability))
+    return;
+  std::vector<int> axes; // x, y, z that can be cut
+  for (int axis = 0; axis < 3; ++axis)
+  {
+    if (axis != sliceAxis && label.size(2 - axis) > 1)
+      axes.push_back(axis);
+  }
+  if (axes.empty())
+    return;
+  const int     axis = axes[std::uniform_int_distribution<size_t>(0, axes.size() - 1)(rng)];
+  const int64_t size = label.size(2 - axis);
+  const int64_t cut = std::clamp<int64_t>(std::llround(Uniform(rng, 0.1, 0.9) * static_cast<double>(size)), 1, size - 1);
+  const bool    beyondIsHigh = Coin(rng, 0.5);
+  const int64_t start = beyondIsHigh ? cut : 0;
+  const int64_t length = beyondIsHigh ? size - cut : cut;
+  image.narrow(3 - axis, start, length).copy_(low.expand_as(image.narrow(3 - axis, start, length)));
+  label.narrow(2 - axis, start, length).zero_();
+}
+
 PatchSampler::PatchSampler(std::vector<const PreprocessedCase *> cases, std::array<int64_t, 3> patchSize, int spatialDims,
                            int sliceAxis, double foregroundRatio, AugmentationSettings augmentation, uint64_t seed)
   : m_Cases(std::move(cases))
@@ -254,6 +289,7 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
     const auto       transform = DrawTransform(c, rng, generator, foreground);
     auto [image, label] = ExtractPatch(c, transform, m_PatchSize);
     image = AugmentIntensities(image, m_Augmentation, rng, generator, m_SpatialDims == 2 ? m_SliceAxis : -1);
+    AugmentFieldOfView(image, label, m_Augmentation, rng, m_SpatialDims == 2 ? m_SliceAxis : -1);
     if (m_SpatialDims == 2)
     {
       image = image.squeeze(3 - m_SliceAxis);

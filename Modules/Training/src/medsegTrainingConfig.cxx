@@ -337,7 +337,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   }
   Reader r(j, "augmentation", subject,
            { "enabled", "flip", "rotation", "scale", "elastic", "intensity_scale", "intensity_shift", "gamma", "noise",
-             "bias_field", "low_resolution" });
+             "bias_field", "low_resolution", "field_of_view", "constant_patch" });
   r.Boolean("enabled", a.enabled);
   auto sub = [&](const std::string & key, std::set<std::string> known) -> std::optional<Reader> {
     if (!r.Has(key))
@@ -393,6 +393,10 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
     s->Number("probability", a.lowResolutionProbability, 0.0, 1.0);
     s->Range("range", a.lowResolutionRange, 1.0, 8.0);
   }
+  if (auto s = sub("field_of_view", {}))
+    s->Number("probability", a.fieldOfViewProbability, 0.0, 1.0);
+  if (auto s = sub("constant_patch", {}))
+    s->Number("probability", a.constantPatchProbability, 0.0, 1.0);
   return a;
 }
 
@@ -412,7 +416,9 @@ AugmentationSettings::ToJson() const
            { "gamma", { { "probability", gammaProbability }, { "range", gammaRange } } },
            { "noise", { { "probability", noiseProbability }, { "max_sigma", noiseSigma } } },
            { "bias_field", { { "probability", biasFieldProbability }, { "max_coefficient", biasFieldMagnitude } } },
-           { "low_resolution", { { "probability", lowResolutionProbability }, { "range", lowResolutionRange } } } };
+           { "low_resolution", { { "probability", lowResolutionProbability }, { "range", lowResolutionRange } } },
+           { "field_of_view", { { "probability", fieldOfViewProbability } } },
+           { "constant_patch", { { "probability", constantPatchProbability } } } };
 }
 
 TrainingConfig

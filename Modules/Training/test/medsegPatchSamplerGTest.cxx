@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 namespace
 {
 using namespace medseg;
@@ -134,3 +136,62 @@ TEST(PatchSampler, IntensityAugmentationsStayFiniteAndSeeded)
 }
 
 } // namespace
+
+TEST(PatchSampler, TheStreamHoldsConstantAndFieldOfViewCutPatchesAsConfigured)
+{
+  // Issue 16: a window that sees only zero padding is constant after normalization; the sample
+  // stream must contain such patches (counted here) so that a model learns they are background.
+  const PreprocessedCase c = AsymmetricPhantom();
+  AugmentationSettings   a;
+  a.enabled = true;
+  a.flipProbability = { { 0, 0, 0 } };
+  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
+  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  a.constantPatchProbability = 0.25;
+  a.fieldOfViewProbability = 0.5;
+  const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 11);
+  int constant = 0, cut = 0, plain = 0;
+  const int samples = 400;
+  for (int step = 0; step < samples / 4; ++step)
+  {
+    const TrainingBatch batch = sampler.Sample(step, 4);
+    for (int64_t i = 0; i < 4; ++i)
+    {
+      const at::Tensor image = batch.images[i][0];
+      const at::Tensor label = batch.labels[i];
+      const at::Tensor atMin = image == image.min();
+      if (image.max().item<float>() == image.min().item<float>())
+      {
+        ++constant;
+        EXPECT_EQ(label.sum().item<int64_t>(), 0) << "a constant patch must be all background";
+      }
+      else if (atMin.sum().item<int64_t>() >= 36) // a cut leaves at least one 6 x 6 plane at the minimum
+      {
+        ++cut;
+        EXPECT_EQ(label.masked_select(atMin).sum().item<int64_t>(), 0) << "the cut-off part must be background";
+      }
+      else
+      {
+        ++plain;
+      }
+    }
+  }
+  std::cout << "of " << samples << " patches: " << constant << " constant, " << cut << " cut, " << plain << " plain\n";
+  // Expected: 100 constant, 150 cut, 150 plain of 400 (binomial sd ~9 and ~10).
+  EXPECT_GT(constant, 60);
+  EXPECT_LT(constant, 140);
+  EXPECT_GT(cut, 100);
+  EXPECT_LT(cut, 200);
+  EXPECT_GT(plain, 100);
+
+  // Off (the default): no patch of this phantom (values x + 10 y + 100 z) is constant.
+  AugmentationSettings off = a;
+  off.constantPatchProbability = off.fieldOfViewProbability = 0.0;
+  const PatchSampler plainSampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, off, 11);
+  for (int step = 0; step < 25; ++step)
+  {
+    const at::Tensor images = plainSampler.Sample(step, 4).images;
+    for (int64_t i = 0; i < 4; ++i)
+      EXPECT_GT(images[i].max().item<float>(), images[i].min().item<float>());
+  }
+}
