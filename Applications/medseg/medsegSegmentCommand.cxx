@@ -456,6 +456,19 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       throw InputError(input, std::string("holds one slice across z, but the package's 2D model takes slices across ") +
                                 (package->sliceAxis == 0 ? "x" : "y"));
     }
+    const bool threeD = package ? package->spatialDims == 3 : true; // a bare TorchScript file runs in 3D
+    if (threeD && size[2] == 1 && size[0] > 1 && size[1] > 1)
+    {
+      // A 3D network over one slice would see it padded to a whole patch of copies: refuse before it runs.
+      const std::string what =
+        package ? "model '" + package->name + "' is a 3D model (patches " + std::to_string(window.patchSize[0]) + " x " +
+                    std::to_string(window.patchSize[1]) + " x " + std::to_string(window.patchSize[2]) + ")"
+                : std::filesystem::path(modelPath).filename().string() +
+                    " runs as a 3D model ([N,C,D,H,W] patches; a 2D network needs a package with input.spatial_dims "
+                    "2, see medseg model pack)";
+      throw InputError(input, "is a 2D image (one slice of " + std::to_string(size[0]) + " x " +
+                                std::to_string(size[1]) + "), but " + what + "; give it a 3D volume or a 2D model");
+    }
     if (channels.size() > 1 && rgbInput.empty())
       rgbInput = input;
     images.insert(images.end(), channels.begin(), channels.end());

@@ -473,6 +473,28 @@ TEST_F(SegmentCommand2D, RefusesAPictureForAModelThatSlicesAcrossXOrY)
   }
 }
 
+TEST_F(SegmentCommand2D, RefusesAPictureForA3DModelBeforeRunningIt)
+{
+  // A 3D package and a bare TorchScript file (run in 3D) over a 2D picture: one line naming the
+  // picture and the model, not the network's own error.
+  nlohmann::json metadata = nlohmann::json::parse(R"json({
+    "format": "medseg-model", "format_version": 1, "name": "volumetric", "version": "1.0.0",
+    "architecture": { "plugin": "torchscript", "hyper_parameters": {} },
+    "input": { "channels": [ { "name": "R" }, { "name": "G" }, { "name": "B" } ], "spatial_dims": 3 },
+    "inference": { "patch_size": [16, 16, 16] },
+    "labels": [ { "value": 0, "name": "background" }, { "value": 1, "name": "red" } ] })json");
+  test::WriteText(m_Dir / "meta3d.json", metadata.dump());
+  ASSERT_EQ(RunProcess(MEDSEG_EXECUTABLE, { "model", "pack", "--metadata", m_Dir / "meta3d.json", "--weights",
+                                            m_Dir / "weights.pt", "--output", m_Dir / "volumetric.medseg" })
+              .exitCode,
+            0);
+  const std::string mask = m_Dir / "mask.png";
+  ExpectRefused(Segment({ RGB() }, mask, m_Dir / "volumetric.medseg"), RGB(),
+                "is a 2D image (one slice of 23 x 17), but model 'volumetric' is a 3D model (patches 16 x 16 x 16)",
+                mask);
+  ExpectRefused(Segment({ RGB() }, mask, m_Dir / "weights.pt"), RGB(), "weights.pt runs as a 3D model", mask);
+}
+
 TEST_F(SegmentCommand2D, RefusesJPEGLabelsAndAlphaInputs)
 {
   for (const char * name : { "mask.jpg", "mask.jpeg" })
