@@ -246,6 +246,35 @@ TEST_F(SegmentCommand, UsageErrorsExitWithTwo)
   check({ "segment", "--model", Model(), "--input", Input(), "--output", "--overwrite" }, "--output needs a value");
 }
 
+TEST_F(SegmentCommand, FastIsOverlapPointTwoAndExcludesOverlap)
+{
+  // A 3x3x3 convolution sees the patch borders, so the labels depend on where windows sit: --fast
+  // must give exactly --overlap 0.2 and differ from the default 0.5.
+  auto conv = test::MakeConvolutionModule(2);
+  test::SaveModule(conv, m_Dir / "conv.pt");
+  const auto run = [&](std::vector<std::string> extra, const std::string & output) {
+    std::vector<std::string> args{ "segment",     "--model", m_Dir / "conv.pt", "--input", Input(), "--output", output,
+                                   "--patch-size", "16,12,8", "--threads", "1" };
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProcess(MEDSEG_EXECUTABLE, args);
+  };
+  ASSERT_EQ(run({ "--fast" }, m_Dir / "fast.nii.gz").exitCode, 0);
+  ASSERT_EQ(run({ "--overlap", "0.2" }, m_Dir / "overlap02.nii.gz").exitCode, 0);
+  ASSERT_EQ(run({}, m_Dir / "default.nii.gz").exitCode, 0);
+  const auto same = [](const std::string & a, const std::string & b) {
+    const auto x = ReadLabelImage(a), y = ReadLabelImage(b);
+    const size_t n = x->GetBufferedRegion().GetNumberOfPixels();
+    return n == y->GetBufferedRegion().GetNumberOfPixels() &&
+           std::equal(x->GetBufferPointer(), x->GetBufferPointer() + n, y->GetBufferPointer());
+  };
+  EXPECT_TRUE(same(m_Dir / "fast.nii.gz", m_Dir / "overlap02.nii.gz"));
+  EXPECT_FALSE(same(m_Dir / "fast.nii.gz", m_Dir / "default.nii.gz")) << "--fast changed no window";
+  const auto both = run({ "--fast", "--overlap", "0.5" }, m_Dir / "both.nii.gz");
+  EXPECT_EQ(both.exitCode, 2) << both.err;
+  EXPECT_NE(both.err.find("--fast sets the overlap"), std::string::npos) << both.err;
+  EXPECT_FALSE(fs::exists(m_Dir / "both.nii.gz"));
+}
+
 TEST_F(SegmentCommand, HelpDescribesEveryOption)
 {
   const auto r = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--help" });
