@@ -1,5 +1,8 @@
 #include "medsegTestHelpers.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "itkImageRegionIteratorWithIndex.h"
 
 #include <cmath>
@@ -96,6 +99,28 @@ MakeBallPhantom(const Geometry & geometry, std::array<double, 3> centre, double 
     const double dx = x - centre[0], dy = y - centre[1], dz = z - centre[2];
     return dx * dx + dy * dy + dz * dz <= radius * radius ? inside : outside;
   });
+}
+
+std::string
+Nifti1Header(short nx, short ny, short nz, bool analyze)
+{
+  std::string   h(352, '\0');
+  const int32_t sizeofHeader = 348;
+  std::memcpy(&h[0], &sizeofHeader, 4);
+  const int16_t dim[8] = { 3, nx, ny, nz, 1, 1, 1, 1 };
+  std::memcpy(&h[40], dim, sizeof(dim));
+  const int16_t datatype = 16, bitpix = 32;
+  std::memcpy(&h[70], &datatype, 2);
+  std::memcpy(&h[72], &bitpix, 2);
+  const float pixdim[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+  std::memcpy(&h[76], pixdim, sizeof(pixdim));
+  const float offset = 352.0f;
+  std::memcpy(&h[108], &offset, 4);
+  if (analyze)
+    h[38] = 'r'; // regular
+  else
+    std::memcpy(&h[344], "n+1\0", 4);
+  return h;
 }
 
 void

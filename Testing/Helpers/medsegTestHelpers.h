@@ -59,6 +59,11 @@ FloatImage3::Pointer
 MakeBallPhantom(const Geometry & geometry, std::array<double, 3> centre, double radius, float inside = 100.0f,
                 float outside = 0.0f);
 
+/** A NIfTI-1 header of 352 bytes (348 + 4 extension bytes) for float32 voxels nx x ny x nz of
+ * spacing 1, voxels at offset 352; `analyze` writes Analyze 7.5's empty magic instead of "n+1". */
+std::string
+Nifti1Header(short nx, short ny, short nz, bool analyze = false);
+
 /** Writes `text` to `path` (for hand-made broken files). */
 void
 WriteText(const std::string & path, const std::string & text);

@@ -312,8 +312,15 @@ namespace
  * detail::ReadNiftiSform). */
 struct OpenedImageFile
 {
-  itk::ImageIOBase::Pointer                      io;
-  std::optional<detail::NiftiSformGeometry> geometry;
+  /** An image's geometry in ITK's types. */
+  struct Geometry
+  {
+    Spacing3   spacing;
+    Origin3    origin;
+    Direction3 direction;
+  };
+  itk::ImageIOBase::Pointer io;
+  std::optional<Geometry>   geometry;
 };
 
 /** Every header-reading step ITK takes for `path` (choosing the IO, reading the header), in a
@@ -384,37 +391,27 @@ OpenImageFile(const std::string & path, bool channels)
   detail::CheckPayloadComplete(*io, path);
   if (std::string(io->GetNameOfClass()) == "NiftiImageIO" && io->GetNumberOfDimensions() >= 3)
   {
-    opened.geometry = detail::ReadNiftiSform(path);
-    if (opened.geometry)
+    if (const auto sform = detail::ReadNiftiSform(path))
     {
-      const auto & g = *opened.geometry;
+      const auto & g = *sform;
       double       difference = 0.0;
+      OpenedImageFile::Geometry geometry;
       for (unsigned int i = 0; i < 3; ++i)
       {
         difference = std::max(difference, std::abs(io->GetSpacing(i) - g.spacing[i]) / g.spacing[i]);
         difference = std::max(difference, std::abs(io->GetOrigin(i) - g.origin[i]) * 1e-3);
+        geometry.spacing[i] = g.spacing[i];
+        geometry.origin[i] = g.origin[i];
         for (unsigned int r = 0; r < 3; ++r)
         {
           difference = std::max(difference, std::abs(io->GetDirection(i)[r] - g.direction[3 * r + i]));
+          geometry.direction[r][i] = g.direction[3 * r + i];
         }
       }
-      if (difference < 1e-5)
+      if (difference >= 1e-5) // else qform and sform agree: ITK's geometry is the sform's
       {
-        opened.geometry.reset(); // qform and sform agree: ITK's geometry is the sform's
-      }
-      else
-      {
-        Spacing3   spacing;
-        Origin3    origin;
-        Direction3 direction;
-        for (unsigned int i = 0; i < 3; ++i)
-        {
-          spacing[i] = g.spacing[i];
-          origin[i] = g.origin[i];
-          for (unsigned int j = 0; j < 3; ++j)
-            direction[i][j] = g.direction[3 * i + j];
-        }
-        ValidateGeometry(spacing, origin, direction, path);
+        ValidateGeometry(geometry.spacing, geometry.origin, geometry.direction, path);
+        opened.geometry = geometry;
       }
     }
   }
@@ -429,20 +426,9 @@ ApplyGeometry(const OpenedImageFile & opened, FloatImage3 * image)
   {
     return;
   }
-  const auto & g = *opened.geometry;
-  Spacing3     spacing;
-  Origin3      origin;
-  Direction3   direction;
-  for (unsigned int i = 0; i < 3; ++i)
-  {
-    spacing[i] = g.spacing[i];
-    origin[i] = g.origin[i];
-    for (unsigned int j = 0; j < 3; ++j)
-      direction[i][j] = g.direction[3 * i + j];
-  }
-  image->SetSpacing(spacing);
-  image->SetOrigin(origin);
-  image->SetDirection(direction);
+  image->SetSpacing(opened.geometry->spacing);
+  image->SetOrigin(opened.geometry->origin);
+  image->SetDirection(opened.geometry->direction);
 }
 
 FloatImage3::Pointer

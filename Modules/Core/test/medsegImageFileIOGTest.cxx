@@ -1,6 +1,7 @@
 #include "medsegError.h"
 #include "medsegGeometry.h"
 #include "medsegImageFileIO.h"
+#include "medsegExpectInputError.h"
 #include "medsegTestHelpers.h"
 
 #include "itkGDCMImageIO.h"
@@ -24,29 +25,11 @@
 namespace fs = std::filesystem;
 using namespace medseg;
 using medseg::test::Geometry;
+using medseg::test::ExpectInputError;
 using medseg::test::TemporaryDirectory;
 
 namespace
 {
-
-/** Expects `fn` to throw an InputError whose message names `path` and contains `problem`. */
-template <typename F>
-void
-ExpectInputError(F && fn, const std::string & path, const std::string & problem)
-{
-  try
-  {
-    fn();
-    ADD_FAILURE() << "no error for " << path << " (expected '" << problem << "')";
-  }
-  catch (const InputError & e)
-  {
-    const std::string what = e.what();
-    EXPECT_EQ(e.GetSubject(), path);
-    EXPECT_NE(what.find(problem), std::string::npos) << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
-  }
-}
 
 /** A MetaImage with a hand-written header and `voxels` float voxels after it. */
 void

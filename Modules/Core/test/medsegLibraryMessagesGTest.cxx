@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
 
 using namespace medseg;
 using medseg::test::TemporaryDirectory;
@@ -18,17 +17,7 @@ namespace
 void
 WriteAnalyzePair(const std::string & stem)
 {
-  std::string   h(348, '\0');
-  const int32_t sizeofHeader = 348;
-  std::memcpy(&h[0], &sizeofHeader, 4);
-  const int16_t dim[8] = { 3, 4, 3, 2, 1, 1, 1, 1 };
-  std::memcpy(&h[40], dim, sizeof(dim));
-  const int16_t datatype = 16, bitpix = 32;
-  std::memcpy(&h[70], &datatype, 2);
-  std::memcpy(&h[72], &bitpix, 2);
-  const float pixdim[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
-  std::memcpy(&h[76], pixdim, sizeof(pixdim));
-  h[38] = 'r'; // regular
+  const std::string h = medseg::test::Nifti1Header(4, 3, 2, /*analyze=*/true).substr(0, 348);
   medseg::test::WriteText(stem + ".hdr", h);
   medseg::test::WriteText(stem + ".img", std::string(4 * 3 * 2 * 4, '\0'));
 }

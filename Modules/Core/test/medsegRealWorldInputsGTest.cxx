@@ -4,6 +4,7 @@
 #include "medsegError.h"
 #include "medsegGeometry.h"
 #include "medsegImageFileIO.h"
+#include "medsegExpectInputError.h"
 #include "medsegTestHelpers.h"
 
 #include "itkGDCMImageIO.h"
@@ -28,29 +29,12 @@
 namespace fs = std::filesystem;
 using namespace medseg;
 using medseg::test::Geometry;
+using medseg::test::ExpectInputError;
+using medseg::test::Nifti1Header;
 using medseg::test::TemporaryDirectory;
 
 namespace
 {
-
-/** Expects `fn` to throw a one-line InputError naming `path` whose message contains `problem`. */
-template <typename F>
-void
-ExpectInputError(F && fn, const std::string & path, const std::string & problem)
-{
-  try
-  {
-    fn();
-    ADD_FAILURE() << "no error for " << path << " (expected '" << problem << "')";
-  }
-  catch (const InputError & e)
-  {
-    const std::string what = e.what();
-    EXPECT_EQ(e.GetSubject(), path);
-    EXPECT_NE(what.find(problem), std::string::npos) << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
-  }
-}
 
 /** This process's peak resident set size so far, in MiB (VmHWM). */
 double
@@ -176,26 +160,6 @@ WriteGzip(const std::string & path, const std::string & data)
   ASSERT_NE(file, nullptr);
   ASSERT_EQ(gzwrite(file, data.data(), static_cast<unsigned>(data.size())), static_cast<int>(data.size()));
   gzclose(file);
-}
-
-/** A NIfTI-1 header (348 bytes + 4 extension bytes) for a float32 volume of nx*ny*nz voxels. */
-std::string
-Nifti1Header(int16_t nx, int16_t ny, int16_t nz)
-{
-  std::string h(352, '\0');
-  const int32_t sizeofHeader = 348;
-  std::memcpy(&h[0], &sizeofHeader, 4);
-  const int16_t dim[8] = { 3, nx, ny, nz, 1, 1, 1, 1 };
-  std::memcpy(&h[40], dim, sizeof(dim));
-  const int16_t datatype = 16, bitpix = 32;
-  std::memcpy(&h[70], &datatype, 2);
-  std::memcpy(&h[72], &bitpix, 2);
-  const float pixdim[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
-  std::memcpy(&h[76], pixdim, sizeof(pixdim));
-  const float offset = 352.0f;
-  std::memcpy(&h[108], &offset, 4);
-  std::memcpy(&h[344], "n+1\0", 4);
-  return h;
 }
 
 /** A NIfTI-2 header (540 bytes + 4 extension bytes), as nibabel's Nifti2Image writes, for a
