@@ -1,58 +1,49 @@
 #ifndef medsegBatchCommand_h
 #define medsegBatchCommand_h
 
-#include <functional>
-#include <memory>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace medseg::cli
 {
 
-/** \brief The case scheduler behind `medseg batch`, shared by the single-process and MPI runs.
- *
- * Prepare() parses the command line and lists the cases (every rank does, identically). On the
- * coordinator it also hashes inputs and model, reads the resume journal, takes the output lock
- * and queues the unfinished cases. Cases run as `medseg segment` child processes. */
-class BatchScheduler
+/** \brief `medseg batch`'s command line, parsed and checked (medsegBatchCommand.cxx). */
+struct BatchSettings
 {
-public:
-  BatchScheduler();
-  ~BatchScheduler();
-  BatchScheduler(const BatchScheduler &) = delete;
-  BatchScheduler &
-  operator=(const BatchScheduler &) = delete;
-
-  /** Returns an exit code when there is nothing more to do (--help), else -1. */
-  int
-  Prepare(const std::vector<std::string> & arguments, bool coordinator);
-
-  size_t
-  NumberOfCases() const;
-  bool
-  HasPending() const;
-  /** Coordinator: the next unfinished case (journaled as started), or -1. */
-  long
-  TakePending();
-  /** Coordinator: journals and reports one finished case (its result as JSON text). */
-  void
-  Record(size_t index, const std::string & resultJson);
-  /** Any rank: runs one case to completion and returns its result as JSON text. */
-  std::string
-  RunCase(size_t index);
-  /** Coordinator: runs pending cases, --jobs at a time, until none is left, none runs and
-   * `othersBusy` (other ranks still working) is false; `poll` is called every turn (MPI
-   * messages) and returns true when it did something. */
-  bool
-  RunLocal(const std::function<bool()> & poll, const std::function<bool()> & othersBusy);
-  /** Coordinator: final report and summary; the exit code (0 all done, 1 some failed). */
-  int
-  Finish();
-
-private:
-  struct Impl;
-  std::unique_ptr<Impl> m_Impl;
+  std::string              model;
+  std::filesystem::path    output;
+  std::filesystem::path    state; //!< OUTPUT/.medseg-batch
+  std::vector<std::string> inputs; //!< the --input values
+  std::string              extension;
+  std::string              reportBase; //!< --report, or "" for OUTPUT/report[.shard-I-of-N]
+  bool                     probabilities{ false };
+  bool                     mesh{ false };
+  bool                     screenshot{ false };
+  bool                     overwrite{ false };
+  bool                     quiet{ false };
+  long                     jobs{ 1 };
+  std::pair<long, long>    shard{ 0, 1 }; //!< I, N
+  double                   caseTimeout{ 0 };
+  std::vector<std::string> forwarded; //!< options for medseg segment
+  std::string              device;    //!< resolved, for the report
+  std::map<unsigned int, std::string> labelNames; //!< from the package (filled by rank 0)
+  std::string              worker;                //!< executable run per case
 };
+
+/** Parses `medseg batch` arguments (UsageError on a bad one); nullopt after printing --help
+ * (`coordinator`: this process prints). */
+std::optional<BatchSettings>
+ParseBatchArguments(const std::vector<std::string> & arguments, bool coordinator);
+
+/** The rule `medseg segment` uses to tell a model package (folder, model.json, .medseg, .tar.gz,
+ * .tgz, .tar) from a bare TorchScript file; defined in medsegSegmentCommand.cxx. Batch uses the
+ * same rule, so the hash it keys a case on is of what the case's segment loads. */
+bool
+IsModelPackage(const std::string & path);
 
 #ifdef MEDSEG_WITH_MPI
 /** True when this process was started by mpirun/mpiexec with more than one rank. */

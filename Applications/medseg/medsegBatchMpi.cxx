@@ -1,6 +1,7 @@
 // medseg batch under MPI (Boost.MPI): rank 0 hands case indices to the ranks that ask for work,
 // runs cases itself too, and writes the one report; a slow case holds up only its own rank.
 #include "medsegBatchCommand.h"
+#include "medsegBatchScheduler.h"
 #include "medsegError.h"
 
 #include <boost/mpi/communicator.hpp>

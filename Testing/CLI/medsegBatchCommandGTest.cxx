@@ -12,13 +12,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -210,22 +207,7 @@ TEST_F(BatchCommand, KilledWithSigkillAndResumedGivesTheSameOutputs)
 
   // The same run, killed with SIGKILL as soon as the first case is journaled as finished.
   const std::string out = m_Dir / "out";
-  auto              args = BatchArguments(out, { "--probabilities", "--quiet" });
-  args.insert(args.begin(), MEDSEG_EXECUTABLE);
-  std::vector<char *> argv;
-  for (auto & a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0)
-  {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, STDOUT_FILENO);
-    ::dup2(null, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  test::BackgroundProcess batch(MEDSEG_EXECUTABLE, BatchArguments(out, { "--probabilities", "--quiet" }));
   const std::string journal = out + "/.medseg-batch/journal.jsonl";
   size_t            finishedBeforeKill = 0;
   const auto        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
@@ -246,10 +228,8 @@ TEST_F(BatchCommand, KilledWithSigkillAndResumedGivesTheSameOutputs)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status));
+  batch.Signal(SIGKILL);
+  ASSERT_EQ(batch.Wait().exitCode, 128 + SIGKILL);
   ASSERT_GE(finishedBeforeKill, 1u);
   // Journal lines written before the kill, to tell what the resumed run redid.
   const std::string before = test::ReadText(journal);

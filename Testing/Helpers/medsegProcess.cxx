@@ -1,52 +1,66 @@
 #include "medsegProcess.h"
 
-#include "medsegTestHelpers.h"
-
-#include <cstdlib>
-#include <fcntl.h>
+#include <csignal>
 #include <stdexcept>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace medseg::test
 {
 
-ProcessResult
-RunProcess(const std::string & program, const std::vector<std::string> & arguments)
+BackgroundProcess::BackgroundProcess(const std::string & program, const std::vector<std::string> & arguments,
+                                     const ProcessOptions & options)
 {
-  TemporaryDirectory dir;
-  const std::string  outPath = dir / "stdout";
-  const std::string  errPath = dir / "stderr";
-  const pid_t        pid = ::fork();
-  if (pid < 0)
+  cli::ProcessSpec spec;
+  spec.program = program;
+  spec.arguments = arguments;
+  spec.stdoutPath = m_Dir / "stdout";
+  spec.stderrPath = m_Dir / "stderr";
+  spec.environment = options.environment;
+  spec.fileSizeLimit = options.fileSizeLimit;
+  m_Pid = cli::StartProcess(spec);
+  if (m_Pid < 0)
+    throw std::runtime_error(program + ": cannot start a process");
+}
+
+BackgroundProcess::~BackgroundProcess()
+{
+  if (!m_Ended)
   {
-    throw std::runtime_error("fork failed");
+    ::kill(m_Pid, SIGKILL);
+    cli::WaitProcess(m_Pid, m_Status);
   }
-  if (pid == 0)
-  {
-    const int out = ::open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int in = ::open("/dev/null", O_RDONLY);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    ::dup2(in, STDIN_FILENO);
-    std::vector<char *> argv;
-    argv.push_back(const_cast<char *>(program.c_str()));
-    for (const auto & a : arguments)
-    {
-      argv.push_back(const_cast<char *>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    ::execv(program.c_str(), argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+}
+
+bool
+BackgroundProcess::Running()
+{
+  if (!m_Ended)
+    m_Ended = cli::WaitProcess(m_Pid, m_Status, false);
+  return !m_Ended;
+}
+
+void
+BackgroundProcess::Signal(int signal) const
+{
+  if (!m_Ended)
+    ::kill(m_Pid, signal);
+}
+
+ProcessResult
+BackgroundProcess::Wait()
+{
+  if (!m_Ended)
+    m_Ended = cli::WaitProcess(m_Pid, m_Status);
   ProcessResult result;
-  result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = ReadText(outPath);
-  result.err = ReadText(errPath);
+  result.exitCode = cli::ExitCodeOf(m_Status);
+  result.out = ReadText(m_Dir / "stdout");
+  result.err = ReadText(m_Dir / "stderr");
   return result;
+}
+
+ProcessResult
+RunProcess(const std::string & program, const std::vector<std::string> & arguments, const ProcessOptions & options)
+{
+  return BackgroundProcess(program, arguments, options).Wait();
 }
 
 } // namespace medseg::test
