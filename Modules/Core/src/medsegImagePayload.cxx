@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -117,7 +118,9 @@ public:
   {
     m_Layout = layout;
     m_Size = layout.datatype == 16 ? 4 : (layout.datatype == 64 ? 8 : 0);
-    m_End = layout.voxelOffset + payload; // trailing bytes after the voxels are not voxels
+    // trailing bytes after the voxels are not voxels (the sum saturates: a NIfTI-2 offset is 64 bits)
+    if (__builtin_add_overflow(layout.voxelOffset, payload, &m_End))
+      m_End = UINT64_MAX;
   }
   void
   operator()(const char * data, size_t n, uint64_t offset)
@@ -194,7 +197,14 @@ ReadNiftiLayout(const std::string & header, const std::string & path)
     }
     float offset = 0.0f;
     std::memcpy(&offset, &raw, 4);
-    layout.voxelOffset = offset > 0.0f ? static_cast<uint64_t>(offset) : 352u;
+    // Found by fuzzing: a vox_offset beyond 2^62 (or +inf) is held at 2^62, where no file ends
+    // (converting it as it is was undefined behaviour), so the truncation check refuses the file;
+    // one below 1 (0, NaN, or a tiny positive value, which became 0 and skipped the truncation
+    // check, so ITK allocated what the sizes claimed) is NIfTI's default, 352.
+    constexpr uint64_t beyondAnyFile = uint64_t{ 1 } << 62;
+    layout.voxelOffset = offset >= 1.0f ? (offset < static_cast<float>(beyondAnyFile) ? static_cast<uint64_t>(offset)
+                                                                                      : beyondAnyFile)
+                                        : 352u;
     uint16_t type = 0;
     std::memcpy(&type, header.data() + 70, 2);
     layout.datatype = swapped ? __builtin_bswap16(type) : type;
@@ -247,11 +257,20 @@ ReadMetaLayout(const std::string & path)
   std::string   line;
   MetaLayout    layout;
   uint64_t      consumed = 0;
+  std::set<std::string> keys;
   // A header is a few hundred bytes; stop at 1 MiB so that a binary file is not read line by line.
   while (consumed < (1u << 20) && std::getline(in, line))
   {
     consumed += line.size() + 1;
     const std::string key = MetaKey(line);
+    // Found by fuzzing: ITK's MetaIO reads a header twice (information, then voxels) and a key
+    // given twice (NDims, DimSize, ElementType) can mean different images to the two reads: a
+    // free of a pointer never allocated, a division by zero, a 32 GiB allocation. MetaIO never
+    // writes a key twice, so such a header is corrupt.
+    if (!key.empty() && line.find('=') != std::string::npos && !keys.insert(key).second)
+    {
+      throw InputError(path, "its MetaImage header gives '" + key + "' twice; the file is corrupt");
+    }
     if (key == "CompressedData")
     {
       const std::string value = MetaValue(line);
@@ -388,7 +407,16 @@ CheckMetaImage(const std::string & path, uint64_t payload)
   const fs::path dataPath = local ? fs::path(path) : fs::path(path).parent_path() / meta.dataFile;
   if (!local && !single)
   {
-    // A list of slice files or a file pattern: ITK opens each; only the cap is checked here.
+    // A list of slice files or a file pattern: ITK opens each; only the cap is checked here, and
+    // a pattern's step (`ElementDataFile = slice%03d.raw MIN MAX STEP`): MetaIO divides by it, and
+    // a step of 0 was a division by zero (SIGFPE; found by fuzzing).
+    std::istringstream fields(meta.dataFile);
+    std::string        pattern, first, last, step;
+    fields >> pattern >> first >> last >> step;
+    if (meta.dataFile != "LIST" && !step.empty() && std::strtol(step.c_str(), nullptr, 10) == 0)
+    {
+      throw InputError(path, "its ElementDataFile pattern '" + meta.dataFile + "' has a step of 0");
+    }
     if (meta.compressed)
     {
       CheckCompressedClaim(path, payload, 0, 0); // the cap only
@@ -454,6 +482,85 @@ CheckNrrd(const std::string & path, uint64_t payload)
                              " bytes of voxel data present" +
                              (attached ? std::string() : " in " + dataPath.filename().string()));
   }
+}
+
+/** Bytes one voxel takes in a NIfTI-1 (or Analyze 7.5) file of `datatype`; 0 for a code NIfTI-1
+ * does not define. */
+uint64_t
+NiftiBytesPerVoxel(int datatype)
+{
+  switch (datatype)
+  {
+    case 2:    // uint8
+    case 256:  // int8
+      return 1;
+    case 4:    // int16
+    case 512:  // uint16
+      return 2;
+    case 128:  // RGB24
+      return 3;
+    case 8:    // int32
+    case 16:   // float32
+    case 768:  // uint32
+    case 2304: // RGBA32
+      return 4;
+    case 32:   // complex64
+    case 64:   // float64
+    case 1024: // int64
+    case 1280: // uint64
+      return 8;
+    case 1536: // float128
+    case 1792: // complex128
+      return 16;
+    case 2048: // complex256
+      return 32;
+    default:
+      return 0;
+  }
+}
+
+/** Up to the first `count` bytes of a file, decompressed when it is gzip (zlib reads plain files
+ * as they are); fewer when the file is shorter or its compression breaks off. */
+std::string
+ReadFileHead(const std::string & path, size_t count)
+{
+  std::string head(count, '\0');
+  gzFile      file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    return "";
+  }
+  const int got = gzread(file, head.data(), static_cast<unsigned>(count));
+  gzclose(file);
+  head.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return head;
+}
+
+/** The voxel bytes a NIfTI-1 file (or the .img of a pair with header `headerPath`) stores, from
+ * `claimed`, the bytes ITK's header reports. They differ when the header scales its voxels
+ * (scl_slope, scl_inter): ITK then reports float voxels (4 bytes) whatever the file stores (an
+ * int16 CT volume with a slope stores 2), so the header's datatype is what the file must hold. */
+uint64_t
+StoredNiftiPayload(const itk::ImageIOBase & io, const std::string & headerPath, uint64_t claimed,
+                   const std::string & path)
+{
+  const std::string head = ReadFileHead(headerPath, 348);
+  if (head.size() < 348)
+  {
+    return claimed; // the streaming check below refuses the short header
+  }
+  const uint64_t stored = NiftiBytesPerVoxel(ReadNiftiLayout(head, path).datatype);
+  const uint64_t reported = static_cast<uint64_t>(io.GetComponentSize()) * std::max(1u, io.GetNumberOfComponents());
+  if (stored == 0 || reported == 0 || stored == reported)
+  {
+    return claimed;
+  }
+  uint64_t bytes = claimed / reported;
+  if (__builtin_mul_overflow(bytes, stored, &bytes))
+  {
+    throw InputError(path, "its header claims an image too large to address (the sizes overflow 64 bits)");
+  }
+  return bytes;
 }
 
 /** The voxel bytes the header claims, or throws if the product of its sizes overflows. */
@@ -593,14 +700,15 @@ DescribeUnreadableFormat(const std::string & path)
 }
 
 void
-CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
+CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path, bool refuseNonFinite)
 {
   std::string lower = path;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  const uint64_t payload = ClaimedPayload(io, path);
+  uint64_t        payload = ClaimedPayload(io, path);
   std::error_code ec;
   if (EndsWith(lower, ".nii.gz") || EndsWith(lower, ".nii"))
   {
+    payload = StoredNiftiPayload(io, path, payload, path);
     const bool compressed = EndsWith(lower, ".gz");
     if (compressed)
     {
@@ -623,12 +731,12 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
     };
     const uint64_t    total = compressed ? StreamGzip(path, consume) : StreamFile(path, consume);
     const NiftiLayout layout = ReadNiftiLayout(header, path);
-    if (layout.voxelOffset > 0 && total < layout.voxelOffset + payload)
+    if (layout.voxelOffset > 0 && (total < layout.voxelOffset || total - layout.voxelOffset < payload))
     {
       throw InputError(path, "is truncated: " + std::to_string(total - std::min(total, layout.voxelOffset)) + " of " +
                                std::to_string(payload) + " bytes of voxel data present");
     }
-    if (scanner.m_Count > 0)
+    if (scanner.m_Count > 0 && refuseNonFinite)
     {
       const uint64_t nx = io.GetDimensions(0), ny = io.GetDimensions(1);
       const uint64_t f = scanner.m_First;
@@ -645,6 +753,7 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path)
     {
       throw InputError(path, "its voxel file " + image.string() + " does not exist");
     }
+    payload = StoredNiftiPayload(io, fs::path(path).replace_extension(".hdr").string(), payload, path);
     const uint64_t size = FileSize(image);
     if (size < payload)
     {

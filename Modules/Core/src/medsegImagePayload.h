@@ -45,7 +45,7 @@ ReadNiftiSform(const std::string & path);
  * 1032:1) within MaxDecompressedBytes(), and refuses NaN/Inf in NIfTI float data, which ITK's reader would turn into 0.
  * Throws InputError(path, ...). */
 void
-CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path);
+CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path, bool refuseNonFinite = true);
 
 } // namespace medseg::detail
 

@@ -38,10 +38,38 @@ Mismatch(const std::string & field, const std::string & plugin, const std::strin
   return field + ": the plugin has " + plugin + ", this MedSeg expects " + host;
 }
 
+/** A descriptor string as a refusal quotes it: on one line (control characters as \xNN, found by
+ * fuzzing: a name with a new line broke `medseg plugins`' one line per refusal) and at most 80
+ * characters. */
 std::string
 Quoted(const char * text)
 {
-  return text ? "'" + std::string(text) + "'" : std::string("(null)");
+  if (text == nullptr)
+  {
+    return "(null)";
+  }
+  constexpr size_t most = 80;
+  std::string      quoted = "'";
+  size_t           length = 0;
+  for (const char * c = text; *c != '\0'; ++c, ++length)
+  {
+    if (length == most)
+    {
+      quoted += "...";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(*c);
+    if (byte < 0x20 || byte == 0x7f)
+    {
+      static const char hex[] = "0123456789abcdef";
+      quoted += std::string("\\x") + hex[byte >> 4] + hex[byte & 0xf];
+    }
+    else
+    {
+      quoted += *c;
+    }
+  }
+  return quoted + "'";
 }
 
 std::string
