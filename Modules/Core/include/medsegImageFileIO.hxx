@@ -11,7 +11,14 @@ namespace medseg
 
 namespace detail
 {
-/** Writes `image` with ITK into a hidden temporary file beside `path`, then renames it into place. */
+/** Reads back the header of the file ITK just wrote at `temporary` and checks that it holds every
+ * voxel byte it promises: ITK's NIfTI writer reports no error when a write fails (a full disk, a
+ * file size limit), and would leave a truncated file. Throws InputError(path, ...). */
+void
+VerifyWrittenImage(const std::string & temporary, const std::string & path);
+
+/** Writes `image` with ITK into a hidden temporary file beside `path`, checks that it reads back
+ * complete, then renames it into place. */
 template <typename TImage>
 void
 WriteThroughTemporaryFile(const TImage * image, const std::string & path, bool useCompression)
@@ -29,6 +36,7 @@ WriteThroughTemporaryFile(const TImage * image, const std::string & path, bool u
   {
     throw InputError(path, std::string("cannot write: ") + e.GetDescription());
   }
+  VerifyWrittenImage(file.GetTemporaryPath(), path);
   file.Commit();
 }
 } // namespace detail

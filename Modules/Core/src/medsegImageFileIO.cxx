@@ -198,24 +198,38 @@ ReadDicomSeries(const std::string & folder)
 {
   // GDCM aborts on some malformed files (assertions in Debian's build): look at every file of
   // the folder once in a child process, then for real.
-  const std::string crash = detail::RunIsolated([&] {
-    auto scan = itk::GDCMSeriesFileNames::New();
-    scan->SetUseSeriesDetails(true);
-    scan->SetDirectory(folder);
-    for (const std::string & uid : scan->GetSeriesUIDs())
-    {
-      for (const std::string & file : scan->GetFileNames(uid))
-      {
-        auto io = itk::GDCMImageIO::New();
-        io->SetFileName(file);
-        io->ReadImageInformation();
-      }
-    }
-  });
-  if (!crash.empty())
+  uint64_t        folderBytes = 0;
+  std::error_code ec;
+  for (const auto & entry : fs::directory_iterator(folder, ec))
   {
-    throw InputError(folder, "holds a malformed DICOM file: GDCM parsing the folder's headers " + crash +
+    folderBytes += entry.is_regular_file(ec) ? entry.file_size(ec) : 0;
+  }
+  const detail::IsolatedResult scanned = detail::RunIsolated(
+    [&] {
+      auto scan = itk::GDCMSeriesFileNames::New();
+      scan->SetUseSeriesDetails(true);
+      scan->SetDirectory(folder);
+      const std::vector<std::string> & uids = scan->GetSeriesUIDs();
+      for (const std::string & uid : uids)
+      {
+        for (const std::string & file : scan->GetFileNames(uid))
+        {
+          auto io = itk::GDCMImageIO::New();
+          io->SetFileName(file);
+          io->ReadImageInformation();
+        }
+      }
+      return uids.empty() ? 1 : 0;
+    },
+    4 * folderBytes);
+  if (!scanned.crash.empty())
+  {
+    throw InputError(folder, "holds a malformed DICOM file: GDCM parsing the folder's headers " + scanned.crash +
                                "; MedSeg refuses the folder");
+  }
+  if (scanned.code == 1)
+  {
+    throw InputError(folder, "is a folder without a DICOM series"); // decided in the child (see above)
   }
   ScopedStderrCapture quiet("GDCM");
   auto                names = itk::GDCMSeriesFileNames::New();
@@ -326,22 +340,42 @@ struct OpenedImageFile
 /** Every header-reading step ITK takes for `path` (choosing the IO, reading the header), in a
  * child process first: a library that aborts on a malformed file (GDCM's assertions) then ends
  * the child, not MedSeg. */
+/** What ProbeHeaderInIsolation's child found. */
+enum ProbeOutcome : int
+{
+  HeaderRead = 0,
+  NoImageIO = 1
+};
+
 void
 ProbeHeaderInIsolation(const std::string & path)
 {
-  const std::string crash = detail::RunIsolated([&] {
-    itk::ImageIOBase::Pointer io =
-      itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
-    if (io)
-    {
+  std::error_code ec;
+  const uint64_t  size = fs::file_size(path, ec);
+  // GDCM's CanReadFile reads the pixel data too: allow a few times the file's size.
+  const detail::IsolatedResult result = detail::RunIsolated(
+    [&] {
+      itk::ImageIOBase::Pointer io =
+        itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+      if (!io)
+      {
+        return int(NoImageIO);
+      }
       io->SetFileName(path);
       io->ReadImageInformation();
-    }
-  });
-  if (!crash.empty())
+      return int(HeaderRead);
+    },
+    ec ? 0 : 4 * size);
+  if (!result.crash.empty())
   {
-    throw InputError(path, "is malformed: the image library parsing its header " + crash +
-                             " (GDCM does on broken DICOM files); MedSeg refuses it");
+    throw InputError(path, "is malformed: the image library parsing its header " + result.crash +
+                             " (GDCM and ITK do on some malformed headers); MedSeg refuses it");
+  }
+  if (result.code == NoImageIO)
+  {
+    // Decided in the child, which may have run out of its memory allowance on a lying length
+    // field (GDCM catches that): parsing again here would allocate it for real.
+    throw InputError(path, "is not in an image format MedSeg can read (NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF)");
   }
 }
 
@@ -443,6 +477,35 @@ ReadScalarFile(const OpenedImageFile & opened, const std::string & path)
   return image;
 }
 } // namespace
+
+void
+detail::VerifyWrittenImage(const std::string & temporary, const std::string & path)
+{
+  try
+  {
+    itk::ImageIOBase::Pointer io =
+      itk::ImageIOFactory::CreateImageIO(temporary.c_str(), itk::CommonEnums::IOFileMode::ReadMode);
+    if (!io)
+    {
+      throw InputError(temporary, "is not readable as an image");
+    }
+    io->SetFileName(temporary);
+    {
+      ScopedStderrCapture quiet("ITK IO");
+      io->ReadImageInformation();
+    }
+    detail::CheckPayloadComplete(*io, temporary, /*refuseNonFinite=*/false); // what was asked to be written
+  }
+  catch (const InputError & e)
+  {
+    throw InputError(path, "was not written completely (disk full or a file size limit?): " + e.GetProblem());
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw InputError(path, std::string("was not written completely (disk full or a file size limit?): ") +
+                             e.GetDescription());
+  }
+}
 
 FloatImage3::Pointer
 ReadScalarImage(const std::string & path)

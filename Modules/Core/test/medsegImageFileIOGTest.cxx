@@ -17,10 +17,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <sstream>
+
+#include <sys/resource.h>
 
 namespace fs = std::filesystem;
 using namespace medseg;
@@ -301,6 +304,41 @@ TEST(ImageFileIO, ReadsLabelMapsAndRefusesFractionalLabels)
   WriteImageFile(medseg::test::MakeImage(g, [](long x, long, long) { return x == 1 ? 1.5f : 0.0f; }).GetPointer(),
              bad);
   ExpectInputError([&] { ReadLabelImage(bad); }, bad, "holds 1.5");
+}
+
+TEST(AtomicWrite, AWriteCutShortByAFileSizeLimitLeavesNoFileUnderTheFinalName)
+{
+  // ITK's NIfTI writer does not report a failed write (EFBIG here, ENOSPC on a full disk): found
+  // by medseg batch's full-disk test, where segment exited 0 with a truncated label map.
+  TemporaryDirectory dir;
+  Geometry           g;
+  g.size = { 64, 64, 64 };
+  const auto image = medseg::test::MakeImage(g, [](long x, long y, long z) {
+    return static_cast<float>((x * 7919 + y * 104729 + z * 1299709) % 1000);
+  });
+  const std::string path = dir / "big.nii.gz";
+  rlimit            saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit     small = saved;
+  small.rlim_cur = 4096; // the image compresses to about 21 KiB
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool refused = false;
+  try
+  {
+    WriteImageFile(image.GetPointer(), path);
+  }
+  catch (const InputError & e)
+  {
+    refused = std::string(e.what()).find("was not written completely") != std::string::npos;
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  EXPECT_TRUE(refused);
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.Path()), fs::directory_iterator()), 0) << "a temporary is left";
+  WriteImageFile(image.GetPointer(), path); // without the limit it is written and reads back
+  EXPECT_EQ(ReadScalarImage(path)->GetLargestPossibleRegion().GetNumberOfPixels(), 64u * 64u * 64u);
 }
 
 TEST(AtomicWrite, AFailedWriteLeavesNoFileUnderTheFinalName)

@@ -385,3 +385,18 @@ TEST(RealWorldNifti, KeepsItksGeometryWhenTheSformIsSheared)
   EXPECT_NEAR(image->GetOrigin()[0], 0.0, 1e-6); // the qform's
   EXPECT_NEAR(image->GetDirection()[0][1], 0.0, 1e-6);
 }
+
+TEST(DecompressionBomb, ADicomFileWhoseElementLengthClaims4GiBIsRefusedWithoutAllocatingIt)
+{
+  // Found by fuzzing: 672 bytes whose element length field claims 4 GiB, which GDCM allocates
+  // while ITK asks whether it can read the file (4.2 GB peak RSS and 5 s before the fix).
+  const std::string input =
+    std::string(MEDSEG_SOURCE_DIR) + "/Testing/Fuzz/corpus/DicomFolder/regress-oom-4GiB-element-length";
+  ASSERT_TRUE(fs::exists(input));
+  TemporaryDirectory dir;
+  fs::copy_file(input, dir / "slice.dcm");
+  const double before = PeakRssMiB();
+  ExpectInputError([&] { ReadScalarImage(dir / "slice.dcm"); }, dir / "slice.dcm", "is not in an image format");
+  ExpectInputError([&] { ReadScalarImage(dir.Path()); }, dir.Path(), "without a DICOM series");
+  EXPECT_LT(PeakRssMiB() - before, 200.0) << "the claimed element was allocated";
+}
