@@ -1,6 +1,8 @@
 #ifndef medsegBatchCommand_h
 #define medsegBatchCommand_h
 
+#include "medsegCommands.h"
+
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -38,12 +40,6 @@ struct BatchSettings
  * (`coordinator`: this process prints). */
 std::optional<BatchSettings>
 ParseBatchArguments(const std::vector<std::string> & arguments, bool coordinator);
-
-/** The rule `medseg segment` uses to tell a model package (folder, model.json, .medseg, .tar.gz,
- * .tgz, .tar) from a bare TorchScript file; defined in medsegSegmentCommand.cxx. Batch uses the
- * same rule, so the hash it keys a case on is of what the case's segment loads. */
-bool
-IsModelPackage(const std::string & path);
 
 #ifdef MEDSEG_WITH_MPI
 /** True when this process was started by mpirun/mpiexec with more than one rank. */

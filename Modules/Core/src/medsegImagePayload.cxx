@@ -583,18 +583,12 @@ ClaimedPayload(const itk::ImageIOBase & io, const std::string & path)
 std::optional<NiftiSformGeometry>
 ReadNiftiSform(const std::string & path)
 {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr)
+  const std::string head = ReadFileHead(path, 348);
+  if (head.size() < 348)
   {
     return std::nullopt;
   }
-  char      header[348] = {};
-  const int got = gzread(file, header, sizeof(header));
-  gzclose(file);
-  if (got != static_cast<int>(sizeof(header)))
-  {
-    return std::nullopt;
-  }
+  const char * header = head.data();
   int32_t sizeofHeader = 0;
   std::memcpy(&sizeofHeader, header, 4);
   const bool swapped = sizeofHeader != 348;
@@ -673,21 +667,13 @@ ReadNiftiSform(const std::string & path)
 std::string
 DescribeUnreadableFormat(const std::string & path)
 {
-  // gzread reads plain files as they are, so this sees .nii and .nii.gz alike.
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr)
-  {
-    return "";
-  }
-  unsigned char head[8] = {};
-  const int     got = gzread(file, head, sizeof(head));
-  gzclose(file);
-  if (got != static_cast<int>(sizeof(head)))
+  const std::string head = ReadFileHead(path, 8); // .nii and .nii.gz alike
+  if (head.size() < 8)
   {
     return "";
   }
   uint32_t sizeofHeader = 0;
-  std::memcpy(&sizeofHeader, head, 4);
+  std::memcpy(&sizeofHeader, head.data(), 4);
   const bool nifti2Size = sizeofHeader == 540 || __builtin_bswap32(sizeofHeader) == 540;
   const bool nifti2Magic = (head[4] == 'n' && head[5] == '+' && head[6] == '2') ||
                            (head[4] == 'n' && head[5] == 'i' && head[6] == '2');
