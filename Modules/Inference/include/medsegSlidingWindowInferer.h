@@ -18,6 +18,20 @@ enum class BlendMode
   Constant  //!< plain average
 };
 
+/** \brief What is blended where patches overlap. */
+enum class BlendedScores
+{
+  Probabilities, //!< each patch's softmax (or sigmoid) output (MedSeg packages)
+  Logits         //!< the network's raw outputs, activated by the caller after blending (nnU-Net, MONAI)
+};
+
+/** \brief Where the Gaussian importance map peaks along an axis of p voxels. */
+enum class GaussianCentre
+{
+  Middle, //!< (p - 1) / 2: symmetric (MedSeg packages)
+  Floor   //!< floor(p / 2), as nnunetv2.inference.sliding_window_prediction.compute_gaussian
+};
+
 /** \brief Number format of the blended class scores held while patches overlap. */
 enum class ScoreAccumulation
 {
@@ -37,6 +51,8 @@ struct SlidingWindowSettings
   float                  padValue{ 0.0f };            //!< value of voxels added around volumes smaller than a patch
   int                    sliceAxis{ 2 };              //!< 2D models: the axis slices are taken across (patch size 1 there)
   ScoreAccumulation      accumulation{ ScoreAccumulation::Float32 }; //!< format of the open slices' blended scores
+  BlendedScores          blended{ BlendedScores::Probabilities };     //!< probabilities or logits (then Float32 only)
+  GaussianCentre         gaussianCentre{ GaussianCentre::Middle };    //!< peak of the Gaussian weights
 
   /** Throws std::invalid_argument naming the field when a value is out of range. */
   void
@@ -56,9 +72,12 @@ ComputeWindowPositions(int64_t size, int64_t patch, double overlap);
 
 /** \brief The importance map of one patch, shape [pz, py, px] (float, CPU), maximum 1.
  *
- * w(i) = exp(-sum_d (i_d - (p_d - 1) / 2)^2 / (2 (sigmaScale p_d)^2)) / max w. */
+ * w(i) = exp(-sum_d (i_d - c_d)^2 / (2 (sigmaScale p_d)^2)) / max w, with c_d = (p_d - 1) / 2
+ * (GaussianCentre::Middle) or floor(p_d / 2) (GaussianCentre::Floor, nnU-Net's compute_gaussian,
+ * whose scipy filter of a unit impulse truncated at 4 sigma = p / 2 reaches every voxel of the patch). */
 at::Tensor
-ComputeGaussianImportanceMap(const std::array<int64_t, 3> & patchSize, double sigmaScale);
+ComputeGaussianImportanceMap(const std::array<int64_t, 3> & patchSize, double sigmaScale,
+                             GaussianCentre centre = GaussianCentre::Middle);
 
 /** \brief A box of voxels in tensor order [z, y, x]: first index and size along each axis. */
 struct VoxelBox
@@ -88,7 +107,9 @@ struct VoxelBox
 /** \brief Runs a model over a volume patch by patch and blends the class probabilities.
  *
  * Input: [C, Z, Y, X] float on the CPU. Output: [K, Z, Y, X] probabilities (softmax over K >= 2
- * classes, or a sigmoid for K == 1), the weighted average of every patch that covers a voxel.
+ * classes, or a sigmoid for K == 1), the weighted average of every patch that covers a voxel; with
+ * BlendedScores::Logits the weighted average of the raw network outputs instead (mirrored
+ * predictions averaged as logits too, as nnU-Net does).
  * Volumes smaller than a patch are padded (centred) with `padValue`, and the padding cropped off.
  *
  * Patches are visited z-major and blended slice by slice: a z slice is finalized (handed to the

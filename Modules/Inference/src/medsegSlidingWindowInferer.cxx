@@ -51,6 +51,10 @@ SlidingWindowSettings::Validate() const
   {
     throw std::invalid_argument("slice axis must be 0 (x), 1 (y) or 2 (z)");
   }
+  if (blended == BlendedScores::Logits && accumulation == ScoreAccumulation::Float16)
+  {
+    throw std::invalid_argument("fp16 score accumulation holds probabilities in [0, 1]; blend logits in fp32");
+  }
   std::vector<int> seen;
   for (const int axis : mirrorAxes)
   {
@@ -119,16 +123,17 @@ ComputeWindowPositions(int64_t size, int64_t patch, double overlap)
 }
 
 at::Tensor
-ComputeGaussianImportanceMap(const std::array<int64_t, 3> & patchSize, double sigmaScale)
+ComputeGaussianImportanceMap(const std::array<int64_t, 3> & patchSize, double sigmaScale, GaussianCentre centre)
 {
   // One 1D Gaussian per axis; the 3D map is their outer product (the exponent is separable).
   std::array<at::Tensor, 3> axes;
   for (int d = 0; d < 3; ++d)
   {
-    const double centre = (static_cast<double>(patchSize[d]) - 1.0) / 2.0;
+    const double c = centre == GaussianCentre::Middle ? (static_cast<double>(patchSize[d]) - 1.0) / 2.0
+                                                      : static_cast<double>(patchSize[d] / 2);
     const double sigma = sigmaScale * static_cast<double>(patchSize[d]);
     at::Tensor   i = at::arange(patchSize[d], at::TensorOptions().dtype(at::kDouble));
-    axes[d] = at::exp(-(i - centre).pow(2) / (2.0 * sigma * sigma));
+    axes[d] = at::exp(-(i - c).pow(2) / (2.0 * sigma * sigma));
   }
   // [pz, py, px] = z (outer) x y x x (inner)
   at::Tensor map = axes[2].view({ -1, 1, 1 }) * axes[1].view({ 1, -1, 1 }) * axes[0].view({ 1, 1, -1 });
@@ -151,14 +156,19 @@ namespace
 {
 
 /** Softmax over the classes (dim 1), or a sigmoid for one class, computed in `logits`' own memory
- * when nothing else shares it: a batch's scores are then held once, not three times. */
+ * when nothing else shares it: a batch's scores are then held once, not three times. With
+ * BlendedScores::Logits only the float copy that is the caller's to modify. */
 at::Tensor
-ActivateInPlace(at::Tensor logits)
+ActivateInPlace(at::Tensor logits, BlendedScores blended)
 {
   logits = logits.to(at::kFloat);
   if (logits.use_count() > 1 || logits.storage().use_count() > 1 || !logits.is_contiguous())
   {
     logits = logits.clone(at::MemoryFormat::Contiguous); // a view of the input or of the model's state
+  }
+  if (blended == BlendedScores::Logits)
+  {
+    return logits;
   }
   if (logits.size(1) == 1)
   {
@@ -185,7 +195,7 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
     throw std::invalid_argument("a 2D model needs patch size 1 along the slice axis " +
                                 std::to_string(m_Settings.sliceAxis));
   }
-  at::Tensor sum = ActivateInPlace(forward(onDevice));
+  at::Tensor sum = ActivateInPlace(forward(onDevice), m_Settings.blended);
   // Every non-empty subset of the mirror axes, as in nnU-Net's mirroring TTA.
   const auto &  axes = m_Settings.mirrorAxes;
   const int64_t combinations = int64_t{ 1 } << axes.size();
@@ -199,7 +209,7 @@ SlidingWindowInferer::PredictBatch(const at::Tensor & batch, SegmentationModel &
         dims.push_back(4 - axes[a]); // x -> dim 4 (W), y -> 3 (H), z -> 2 (D)
       }
     }
-    sum.add_(ActivateInPlace(forward(onDevice.flip(dims))).flip(dims));
+    sum.add_(ActivateInPlace(forward(onDevice.flip(dims)), m_Settings.blended).flip(dims));
   }
   if (combinations > 1)
   {
@@ -363,7 +373,7 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
   const at::Tensor volume = input.to(at::kFloat).contiguous();
   const auto &     patch = plan.patch;
   const at::Tensor weights = m_Settings.blend == BlendMode::Gaussian
-                               ? ComputeGaussianImportanceMap(m_Settings.patchSize, m_Settings.sigmaScale)
+                               ? ComputeGaussianImportanceMap(m_Settings.patchSize, m_Settings.sigmaScale, m_Settings.gaussianCentre)
                                : at::ones({ patch[0], patch[1], patch[2] }, at::kFloat);
 
   // One patch of the input: a view where the window lies inside the box, else a padded copy.

@@ -250,6 +250,49 @@ TEST(SlidingWindow, GaussianMapMatchesItsFormula)
   EXPECT_FLOAT_EQ(map[0][0][0].item<float>(), map[4][5][7].item<float>());
 }
 
+TEST(SlidingWindow, GaussianFloorCentrePeaksAtHalfThePatchAsNNUNet)
+{
+  // nnU-Net's compute_gaussian puts its unit impulse at p // 2: for even p one voxel past the middle.
+  const std::array<int64_t, 3> patch{ { 8, 7, 4 } }; // x, y, z
+  const at::Tensor map = ComputeGaussianImportanceMap(patch, 0.125, GaussianCentre::Floor);
+  EXPECT_FLOAT_EQ(map[2][3][4].item<float>(), 1.0f);
+  EXPECT_LT(map[1][3][3].item<float>(), 1.0f);
+  // Along x (p = 8, sigma = 1): one voxel off the peak exp(-1/2), and x = 0 is 4 voxels off.
+  EXPECT_NEAR(map[2][3][5].item<float>(), std::exp(-0.5), 1e-6);
+  EXPECT_NEAR(map[2][3][0].item<float>(), std::exp(-8.0), 1e-6);
+  EXPECT_NEAR(map[2][3][7].item<float>(), std::exp(-4.5), 1e-6);
+  // Odd sizes: both conventions agree.
+  const at::Tensor odd = ComputeGaussianImportanceMap({ { 7, 5, 3 } }, 0.125, GaussianCentre::Floor);
+  EXPECT_TRUE(at::allclose(odd, ComputeGaussianImportanceMap({ { 7, 5, 3 } }, 0.125)));
+}
+
+TEST(SlidingWindow, BlendingLogitsAveragesRawOutputsAndMirroredLogits)
+{
+  // A constant model blended as logits gives its logits back, not their softmax.
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 8, 8, 8 } };
+  settings.blended = BlendedScores::Logits;
+  auto             constant = Wrap(test::MakeConstantModule({ 0.5, 2.0, -1.0 }));
+  const at::Tensor out = SlidingWindowInferer(settings).Run(at::rand({ 1, 13, 20, 17 }), *constant);
+  EXPECT_NEAR(out[0].min().item<float>(), 0.5f, 1e-6);
+  EXPECT_NEAR(out[1].max().item<float>(), 2.0f, 1e-6);
+  EXPECT_NEAR(out[2].min().item<float>(), -1.0f, 1e-6);
+
+  // One patch covering the image, mirrored over x: the result is the mean of f(x) and
+  // flip(f(flip(x))) as logits; with a non-linear activation the two orders would differ.
+  auto model = Wrap(test::MakeConvolutionModule(2), false);
+  settings.patchSize = { { 6, 5, 4 } };
+  settings.mirrorAxes = { 0 };
+  const at::Tensor image = at::randn({ 1, 4, 5, 6 });
+  const at::Tensor blended = SlidingWindowInferer(settings).Run(image, *model);
+  const at::Tensor x = image.unsqueeze(0);
+  const at::Tensor expected = ((model->Forward(x) + model->Forward(x.flip({ 4 })).flip({ 4 })) / 2.0)[0];
+  EXPECT_TRUE(at::allclose(blended, expected, 1e-5, 1e-6));
+
+  settings.accumulation = ScoreAccumulation::Float16;
+  EXPECT_THROW(settings.Validate(), std::invalid_argument);
+}
+
 TEST(SlidingWindow, AConstantModelGivesThatConstantEverywhere)
 {
   const std::vector<double> logits{ 0.5, 2.0, -1.0 };
