@@ -35,7 +35,7 @@ const std::pair<const char *, bool> forwardedOptions[] = {
   { "patch-size", false }, { "overlap", false },     { "blend", false },   { "batch-size", false },
   { "normalize", false },  { "tta", true },          { "no-tta", true },       { "mirror-axes", false },
   { "crop-to-nonzero", true }, { "no-crop-to-nonzero", true },
-  { "postprocess", false },
+  { "postprocess", false }, { "folds", false },    { "checkpoint", false },
   { "device", false },     { "no-optimize", true },  { "threads", false },
 };
 
@@ -100,6 +100,10 @@ BatchCommandLine()
             "No crop to nonzero", "Segmentation" })
     .Add(P{ "postprocess", K::String, "Passed on to medseg segment.", "", {}, false, false, false, "Post-processing",
             "Segmentation" })
+    .Add(P{ "folds", K::String, "nnU-Net models: passed on to medseg segment.", "", {}, false, false, false,
+            "nnU-Net folds", "Segmentation" })
+    .Add(P{ "checkpoint", K::Enumeration, "nnU-Net models: passed on to medseg segment.", "", { "final", "best" },
+            false, false, false, "nnU-Net checkpoint", "Segmentation" })
     .Add(P{ "threads", K::Integer, "LibTorch threads of each case (passed on to medseg segment).", "1", {}, false,
             false, false, "Threads", "Segmentation" })
     .Add(P{ "device", K::Enumeration, "Passed on to medseg segment.", "auto", { "auto", "cpu", "cuda" }, false,

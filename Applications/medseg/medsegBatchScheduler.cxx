@@ -10,6 +10,8 @@
 #include "medsegBatchUtilities.h"
 #include "medsegError.h"
 #include "medsegModelPackage.h"
+#include "medsegNNUNetFolder.h"
+#include "medsegNNUNetPackage.h"
 #include "medsegSha256.h"
 #include "medsegVersion.h"
 
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -120,7 +123,26 @@ BatchScheduler::Prepare(const std::vector<std::string> & arguments, bool coordin
 
   // The model: its hash, and for a package its label names (segment's rule tells which it is).
   std::string modelHash;
-  if (IsModelPackage(s.model))
+  const std::optional<NNUNetPackage> nnunetPackage = OpenNNUNetPackage(s.model);
+  if (nnunetPackage || IsNNUNetModelFolder(s.model))
+  {
+    // nnU-Net folder: its plans, dataset description and every fold's checkpoint (packed: the archive).
+    const NNUNetModel model = ReadNNUNetFolder(nnunetPackage ? nnunetPackage->folder : s.model);
+    std::string       digests;
+    if (nnunetPackage)
+      digests = Sha256OfFile(s.model);
+    else
+    {
+      digests = Sha256OfFile((fs::path(s.model) / "plans.json").string()) +
+                Sha256OfFile((fs::path(s.model) / "dataset.json").string());
+      for (const auto & checkpoint : model.checkpoints)
+        digests += Sha256OfFile(checkpoint);
+    }
+    modelHash = Sha256OfString(digests);
+    for (size_t k = 0; k < model.labelValues.size() && !model.hasRegions; ++k)
+      s.labelNames[model.labelValues[k]] = model.labelNames[k];
+  }
+  else if (IsModelPackage(s.model))
   {
     const ModelPackage package = ModelPackage::Load(s.model); // validates, checks the weights' hash
     modelHash = Sha256OfString(package.ToJson().dump());

@@ -5,9 +5,13 @@
 #include "medsegError.h"
 #include "medsegImageFileIO.h"
 #include "medsegModelPackage.h"
+#include "medsegNNUNetFolder.h"
+#include "medsegNNUNetPackage.h"
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 namespace medseg::cli
 {
@@ -23,12 +27,24 @@ RunInfo(const std::vector<std::string> & arguments)
   CommandLine cl("medseg model info", "Model package information",
                  "Validates a model package (model.json against format version 1, the weights' SHA-256)\n"
                  "and prints what it says: architecture, inputs, geometry, inference settings, labels.");
-  cl.Add(P{ "package", K::InputFile, "Package folder, model.json or .medseg archive.", "", {}, true, false, true })
+  cl.Add(P{ "package", K::InputFile, "Package folder, model.json, .medseg archive or nnU-Net v2 model folder.", "", {},
+            true, false, true })
     .Add(P{ "json", K::Flag, "Print the validated model.json instead of the summary.", "" });
   const ParsedArguments args = cl.Parse(arguments);
   if (args.Flag("help"))
   {
     std::cout << cl.Help();
+    return ExitSuccess;
+  }
+  const std::optional<NNUNetPackage> packed = OpenNNUNetPackage(args.Get("package"));
+  if (packed || IsNNUNetModelFolder(args.Get("package")))
+  {
+    // Every fold's checkpoint is read and loaded into the plans' network: info validates it all.
+    NNUNetModel model = ReadNNUNetFolder(packed ? packed->folder : args.Get("package"));
+    if (packed)
+      std::cout << "nnU-Net package " << packed->source << " (hashes verified)\n";
+    const auto  folds = LoadNNUNetFolds(model, "cpu");
+    std::cout << DescribeNNUNetModel(model) << "  checkpoints:    " << folds.size() << " loaded (weights fit the plans)\n";
     return ExitSuccess;
   }
   const ModelPackage p = ModelPackage::Load(args.Get("package"));
@@ -75,10 +91,17 @@ RunPack(const std::vector<std::string> & arguments)
 {
   CommandLine cl("medseg model pack", "Build a model package",
                  "Writes a .medseg archive (gzip-compressed tar) holding model.json and the weights, with the\n"
-                 "weights' file name and SHA-256 filled into model.json. The metadata are validated first.");
-  cl.Add(P{ "metadata", K::InputFile, "model.json without (or with a stale) \"weights\" block.", "", {}, true })
+                 "weights' file name and SHA-256 filled into model.json. The metadata are validated first.\n"
+                 "With --from, packs an nnU-Net v2 trained-model folder instead (plans, dataset.json and the\n"
+                 "chosen folds' checkpoints, each with its SHA-256): the package gives the folder's labels.");
+  cl.Add(P{ "metadata", K::InputFile, "model.json without (or with a stale) \"weights\" block.", "", {}, false })
     .Add(P{ "weights", K::InputFile, "Weights: TorchScript (.pt) or serialized parameters of a native plugin.", "",
-            {}, true })
+            {}, false })
+    .Add(P{ "from", K::Directory, "An nnU-Net v2 trained-model folder to pack (instead of --metadata/--weights).", "",
+            {}, false })
+    .Add(P{ "folds", K::String, "With --from: the folds to pack, e.g. 0,1 (default: every fold_N present).", "" })
+    .Add(P{ "checkpoint", K::Enumeration, "With --from: checkpoint_final.pth or checkpoint_best.pth.", "final",
+            { "final", "best" } })
     .Add(P{ "output", K::OutputFile, "The package to write (.medseg).", "", {}, true })
     .Add(P{ "overwrite", K::Flag, "Replace the output if it exists.", "" });
   const ParsedArguments args = cl.Parse(arguments);
@@ -88,6 +111,28 @@ RunPack(const std::vector<std::string> & arguments)
     return ExitSuccess;
   }
   const std::string output = args.Get("output");
+  if (args.Has("from"))
+  {
+    if (args.Has("metadata") || args.Has("weights"))
+      throw UsageError("--from packs an nnU-Net folder; it takes no --metadata or --weights");
+    CheckOutputFile(output, args.Flag("overwrite"));
+    NNUNetFolderOptions options;
+    options.checkpoint = args.Get("checkpoint");
+    if (args.Has("folds"))
+    {
+      std::stringstream folds(args.Get("folds"));
+      for (std::string f; std::getline(folds, f, ',');)
+        options.folds.push_back(f);
+    }
+    PackNNUNetFolder(args.Get("from"), options, output);
+    const std::optional<NNUNetPackage> back = OpenNNUNetPackage(output); // read back what was written
+    const NNUNetModel                  model = ReadNNUNetFolder(back->folder);
+    std::cout << "wrote " << output << ": nnU-Net " << model.datasetName << " " << model.configuration << ", "
+              << model.folds.size() << " fold(s)\n";
+    return ExitSuccess;
+  }
+  if (!args.Has("metadata") || !args.Has("weights"))
+    throw UsageError("medseg model pack needs --metadata and --weights (or --from an nnU-Net folder)");
   CheckOutputFile(output, args.Flag("overwrite"));
   PackModel(args.Get("metadata"), args.Get("weights"), output);
   const ModelPackage p = ModelPackage::Load(output); // read back what was written
@@ -100,7 +145,7 @@ RunPack(const std::vector<std::string> & arguments)
 int
 RunModelCommand(const std::vector<std::string> & arguments)
 {
-  const std::string usage = "usage: medseg model info PACKAGE | medseg model pack --metadata M --weights W --output O";
+  const std::string usage = "usage: medseg model info PACKAGE | medseg model pack --metadata M --weights W --output O | medseg model pack --from NNUNET_FOLDER --output O";
   if (arguments.empty())
     throw UsageError(usage);
   const std::vector<std::string> rest(arguments.begin() + 1, arguments.end());

@@ -14,6 +14,7 @@
 #include "medsegPluginRegistry.h"
 #include "medsegPostProcessingPipeline.h"
 #include "medsegProgressLine.h"
+#include "medsegSegmentNNUNet.h"
 #include "medsegTorchRuntime.h"
 #include "medsegTorchScriptModel.h"
 
@@ -50,9 +51,11 @@ SegmentCommandLine()
                  "label map with exactly the input's size, spacing, origin and direction. The model is a model\n"
                  "package (folder, model.json or .medseg archive: it carries its own orientation, spacing,\n"
                  "normalization, patch size and labels, so no other option is needed) or a bare TorchScript\n"
-                 "file ([N,C,D,H,W] float in, [N,K,D,H,W] logits out). Options given here override the\n"
-                 "package's. Sizes and axes are in image order (x,y,z).");
-  cl.Add(P{ "model", K::InputFile, "Model package (folder, model.json, .medseg) or TorchScript file (.pt).", "", {},
+                 "file ([N,C,D,H,W] float in, [N,K,D,H,W] logits out), or an nnU-Net v2 trained-model folder\n"
+                 "(plans.json, dataset.json, fold_N/), run as nnU-Net's predictor does (Documentation/nnunet.md).\n"
+                 "Options given here override the package's. Sizes and axes are in image order (x,y,z).");
+  cl.Add(P{ "model", K::InputFile,
+            "Model package (folder, model.json, .medseg), TorchScript file (.pt) or nnU-Net v2 model folder.", "", {},
             true, false, false, "Model", "Input/output" })
     .Add(P{ "input", K::InputImage,
             "Image to segment: NIfTI, NRRD, MetaImage, a folder holding one DICOM series, or a 2D PNG, JPEG or\n"
@@ -109,6 +112,10 @@ SegmentCommandLine()
             "Number format of the blended class scores held while patches overlap: fp32, or fp16 (half the\n"
             "      memory per class, slower to add; see Documentation/benchmarks.md).",
             "fp32", { "fp32", "fp16" }, false, false, false, "Score accumulation", "Sliding window" })
+    .Add(P{ "folds", K::String, "nnU-Net models: the folds to average, e.g. 0,1,2 (default: every fold_N present).",
+            "", {}, false, false, false, "nnU-Net folds", "nnU-Net" })
+    .Add(P{ "checkpoint", K::Enumeration, "nnU-Net models: checkpoint_final.pth or checkpoint_best.pth.", "final",
+            { "final", "best" }, false, false, false, "nnU-Net checkpoint", "nnU-Net" })
     .Add(P{ "threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).", "0", {}, false, false,
             false, "Threads", "Runtime" })
     .Add(P{ "precision", K::Enumeration,
@@ -405,7 +412,13 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
 
   const std::string                  modelPath = args.Get("model");
-  const bool                         isPackage = IsModelPackage(modelPath);
+  // An nnU-Net folder, or one packed by `medseg model pack --from` (unpacked for this run).
+  const std::optional<NNUNetPackage> nnunetPackage = OpenNNUNetPackage(modelPath);
+  const std::string nnunetFolder = nnunetPackage ? nnunetPackage->folder : modelPath;
+  const bool        isNNUNet = nnunetPackage || IsNNUNetModelFolder(modelPath);
+  if (isNNUNet)
+    NNUNetOptionsFrom(args); // refuses what the plans fix before anything is read
+  const bool                         isPackage = !isNNUNet && IsModelPackage(modelPath);
   std::optional<ModelPackage>        package;
   std::shared_ptr<SegmentationModel> model;
   SlidingWindowSettings              window;
@@ -506,7 +519,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
   }
-  else
+  else if (!isNNUNet)
   {
     modelOptions.inputChannels = static_cast<int64_t>(images.size());
     model = WithPrecision(TorchScriptModel::Load(modelPath, modelOptions), precision);
@@ -520,9 +533,22 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   LabelTable                 table;
   const bool refineWithProbabilities = !postprocess.empty() && PostProcessingNeedsIntensity(postprocess);
   const bool wantProbabilities = !probabilities.empty() || refineWithProbabilities;
+  std::string                description = model ? model->GetDescription() : std::string();
   try
   {
-    if (package)
+    if (isNNUNet)
+    {
+      ModelRun run =
+        RunNNUNetModel(args, nnunetFolder, images, wantProbabilities, [&progress](double f) { progress.Update(f); });
+      labels = run.labels;
+      classProbabilities = run.probabilities;
+      labelOfClass = run.labelOfClass;
+      table = run.table;
+      classes = run.classes;
+      maxLabel = run.maxLabel;
+      description = run.description;
+    }
+    else if (package)
     {
       if (normalizationOverride)
       {
@@ -646,7 +672,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   if (!quiet)
   {
     std::cout << "medseg segment: " << (package ? "package '" + package->name + "' " + package->version + ", " : "")
-              << model->GetDescription() << "\n";
+              << description << "\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";
     for (const auto & [label, count] : counts)
     {
