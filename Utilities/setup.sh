@@ -20,6 +20,10 @@ packages=(
   # The real-world corpus test (Testing/RealWorld): other libraries' test images, independent
   # readers (nibabel, pydicom, PIL) and an independent DICOM converter (dcm2niix).
   insighttoolkit5-examples python3-nibabel python3-pydicom python3-pil dcm2niix
+  # nnU-Net support (Testing/NNUNet): scipy/skimage as the resampling reference; the rest is what
+  # nnU-Net's own code imports when the acceptance check runs it (../shared/reference).
+  python3-scipy python3-skimage python3-pandas python3-sklearn python3-tqdm python3-threadpoolctl
+  python3-matplotlib python3-requests
 )
 
 missing=()
