@@ -34,15 +34,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnunet_reference as ref  # noqa: E402
 from nnunet_fixture_networks import build_network, initialize_he  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Helpers"))
+from fixture_geometry import rotation as _rot  # noqa: E402
+
 LABELS_SPHERE_SHELL = {"background": 0, "sphere": 1, "shell": 2}
 
 
-def _rot(axis, degrees):
-    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-    i, j = [a for a in range(3) if a != axis]
-    r = np.eye(3)
-    r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
-    return r
 
 
 # Every case: model (dataset, trainer, plans, configuration, spacing in nnU-Net's untransposed array
