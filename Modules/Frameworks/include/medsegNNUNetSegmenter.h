@@ -54,7 +54,9 @@ public:
   {
     m_UseMirroring = on;
   }
-  /** Patches per forward call (nnU-Net runs one; results do not depend on it). */
+  /** Patches per forward call; results do not depend on it (instance norm is per patch). 0, the
+   * default, picks as many as fit 2^20 voxels, at most 8: nnU-Net runs one at a time, but each call
+   * costs about as much for one small patch as for eight (measured in Documentation/nnunet.md). */
   void
   SetBatchSize(int64_t patches)
   {
@@ -82,7 +84,7 @@ private:
   std::vector<std::shared_ptr<SegmentationModel>> m_Folds;
   double                                          m_TileStep{ 0.5 };
   bool                                            m_UseMirroring{ true };
-  int64_t                                         m_BatchSize{ 1 };
+  int64_t                                         m_BatchSize{ 0 };
 };
 
 } // namespace medseg

@@ -82,7 +82,10 @@ NNUNetSegmenter::GetWindowSettings() const
   s.blended = BlendedScores::Logits;
   s.accumulation = ScoreAccumulation::Float32;
   s.padValue = 0.0f;
-  s.batchSize = m_BatchSize;
+  int64_t voxels = 1;
+  for (const int64_t n : p)
+    voxels *= n;
+  s.batchSize = m_BatchSize > 0 ? m_BatchSize : std::clamp<int64_t>((int64_t{ 1 } << 20) / std::max<int64_t>(voxels, 1), 1, 8);
   if (m_UseMirroring)
   {
     // Network axis a is array axis a (3D) or a + 1 (2D, after the slice axis); array axis m is
