@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the build tree into a fresh prefix and, with find_package(MedSeg) only, builds and runs
-# Examples/SegmentPostprocessEvaluate and Examples/SegmentToMesh; checks their outputs against
+# Examples/SegmentPostprocessEvaluate, Examples/SegmentToMesh and Examples/SegmentNNUNet; checks their outputs against
 # the installed `medseg`, and that the installed 3D Slicer modules run from the extension layout.
 #   test_installed_examples.sh BUILD_DIR SOURCE_DIR [SLICER_CLI_DIR relative to the prefix]
 set -euo pipefail
 build="$1"; source="$2"; cli_dir="${3:-}"; work="$build/installed-examples-test"
 rm -rf "$work"; mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
-for example in SegmentPostprocessEvaluate SegmentToMesh; do
+for example in SegmentPostprocessEvaluate SegmentToMesh SegmentNNUNet; do
   if [ "$example" = SegmentToMesh ] && ! find "$work/prefix" -name 'MedSegTargets*.cmake' -exec cat {} + | grep -q "MedSeg::Visualization"; then
     echo "MedSeg built without Visualization: $example skipped"; continue
   fi
@@ -40,7 +40,22 @@ if [ -x "$work/SegmentToMesh/segment_to_mesh" ]; then
   grep -q "^label 1: [1-9][0-9]* triangles" "$work/mesh.log"
 fi
 
-# 3. The Slicer modules, where Slicer finds them, with their libraries found from there.
+# 3. An nnU-Net v2 folder (the project's fixture, made with Debian's python3-torch) through the
+#    installed MedSeg::Frameworks: the same labels as the installed `medseg segment`.
+if /usr/bin/python3 -c "import torch, nibabel, scipy" 2>/dev/null; then
+  /usr/bin/python3 "$source/Testing/NNUNet/nnunet_fixture.py" make --out "$work/nnunet" --quick --cases sphere3d > "$work/nnunet.log"
+  folder="$(ls -d "$work"/nnunet/sphere3d/Dataset*/*/)"
+  scan="$work/nnunet/sphere3d/imagesTs/sphere3d_0000.nii.gz"
+  "$work/SegmentNNUNet/segment_nnunet" "$folder" "$scan" "$work/nnunet-example.nii.gz" | tee "$work/nnunet-example.log"
+  "$work/prefix/bin/medseg" segment --model "$folder" --input "$scan" --output "$work/nnunet-medseg.nii.gz" --quiet
+  /usr/bin/python3 -c "import nibabel as n, numpy as np, sys; a, b = (np.asarray(n.load(f).dataobj) for f in sys.argv[1:]); sys.exit(0 if np.array_equal(a, b) else 1)" \
+    "$work/nnunet-example.nii.gz" "$work/nnunet-medseg.nii.gz"
+  grep -q "3d_fullres (PlainConvUNet, 2 folds)" "$work/nnunet-example.log"
+else
+  echo "no python3-torch: the nnU-Net example is built but not run"
+fi
+
+# 4. The Slicer modules, where Slicer finds them, with their libraries found from there.
 if [ -n "$cli_dir" ]; then
   for module in "$work/prefix/$cli_dir"/MedSeg*; do
     "$module" --xml > "$work/$(basename "$module").xml"
