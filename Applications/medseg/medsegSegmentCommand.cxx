@@ -416,8 +416,9 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   const std::optional<NNUNetPackage> nnunetPackage = OpenNNUNetPackage(modelPath);
   const std::string nnunetFolder = nnunetPackage ? nnunetPackage->folder : modelPath;
   const bool        isNNUNet = nnunetPackage || IsNNUNetModelFolder(modelPath);
+  std::optional<NNUNetFolderOptions> nnunetOptions;
   if (isNNUNet)
-    NNUNetOptionsFrom(args); // refuses what the plans fix before anything is read
+    nnunetOptions = NNUNetOptionsFrom(args); // refuses what the plans fix before anything is read
   const bool                         isPackage = !isNNUNet && IsModelPackage(modelPath);
   std::optional<ModelPackage>        package;
   std::shared_ptr<SegmentationModel> model;
@@ -539,7 +540,8 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
     if (isNNUNet)
     {
       ModelRun run =
-        RunNNUNetModel(args, nnunetFolder, images, wantProbabilities, [&progress](double f) { progress.Update(f); });
+        RunNNUNetModel(args, nnunetFolder, *nnunetOptions, images, wantProbabilities,
+                       [&progress](double f) { progress.Update(f); });
       labels = run.labels;
       classProbabilities = run.probabilities;
       labelOfClass = run.labelOfClass;

@@ -57,11 +57,11 @@ NNUNetOptionsFrom(const ParsedArguments & args)
 }
 
 ModelRun
-RunNNUNetModel(const ParsedArguments & args, const std::string & folder, const std::vector<FloatImage3::Pointer> & images,
-               bool wantProbabilities, const std::function<void(double)> & progress)
+RunNNUNetModel(const ParsedArguments & args, const std::string & folder, const NNUNetFolderOptions & options,
+               const std::vector<FloatImage3::Pointer> & images, bool wantProbabilities,
+               const std::function<void(double)> & progress)
 {
-  const NNUNetFolderOptions options = NNUNetOptionsFrom(args);
-  NNUNetModel               model = ReadNNUNetFolder(folder, options);
+  NNUNetModel model = ReadNNUNetFolder(folder, options);
   if (images.size() != model.channelNames.size())
   {
     std::string names;

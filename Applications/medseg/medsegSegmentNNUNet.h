@@ -31,9 +31,10 @@ NNUNetFolderOptions
 NNUNetOptionsFrom(const ParsedArguments & args);
 
 /** Runs an nnU-Net v2 trained-model folder (`--model DIR`, or a packed one unpacked to `folder`)
- * on channels read from --input. */
+ * on channels read from --input, with the folder options NNUNetOptionsFrom(args) gave. */
 ModelRun
-RunNNUNetModel(const ParsedArguments & args, const std::string & folder, const std::vector<FloatImage3::Pointer> & images,
+RunNNUNetModel(const ParsedArguments & args, const std::string & folder, const NNUNetFolderOptions & options,
+               const std::vector<FloatImage3::Pointer> & images,
                bool wantProbabilities, const std::function<void(double)> & progress);
 
 } // namespace medseg::cli

@@ -1,6 +1,7 @@
 #include "medsegExpectInputError.h"
 #include "medsegNNUNetPreprocessing.h"
 #include "medsegNNUNetResampling.h"
+#include "medsegNNUNetSamples.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,20 +11,6 @@
 
 using namespace medseg;
 
-namespace medseg::test
-{
-// Defined in medsegNNUNetResamplingGTest.cxx (same executable): the samples written by
-// Testing/NNUNet/make_resampling_samples.py.
-struct NNUNetSamples
-{
-  std::string    folder;
-  nlohmann::json manifest;
-};
-const NNUNetSamples *
-GetNNUNetSamples(bool upstream, std::string & skipReason);
-at::Tensor
-LoadNNUNetSampleArray(const NNUNetSamples & samples, const nlohmann::json & entry);
-} // namespace medseg::test
 
 namespace
 {
@@ -96,14 +83,6 @@ CheckNormalizationSamples(const test::NNUNetSamples & samples)
   return worst;
 }
 
-std::string
-Format(double value)
-{
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", value);
-  return text;
-}
-
 at::Tensor
 Box(at::Tensor volume, std::array<int64_t, 3> start, std::array<int64_t, 3> end, float value)
 {
@@ -142,7 +121,7 @@ TEST(NNUNetPreprocessing, NormalizationMatchesNumpy)
   {
     GTEST_SKIP() << reason;
   }
-  RecordProperty("worst_relative_difference", Format(CheckNormalizationSamples(*samples)));
+  RecordProperty("worst_relative_difference", test::FormatFigure(CheckNormalizationSamples(*samples)));
 }
 
 TEST(NNUNetPreprocessing, NormalizationMatchesUpstreamNNUNet)
@@ -153,7 +132,7 @@ TEST(NNUNetPreprocessing, NormalizationMatchesUpstreamNNUNet)
   {
     GTEST_SKIP() << reason;
   }
-  RecordProperty("worst_relative_difference", Format(CheckNormalizationSamples(*samples)));
+  RecordProperty("worst_relative_difference", test::FormatFigure(CheckNormalizationSamples(*samples)));
 }
 
 TEST(NNUNetPreprocessing, RunCaseOrderMatchesUpstreamPreprocessor)
@@ -195,7 +174,7 @@ TEST(NNUNetPreprocessing, RunCaseOrderMatchesUpstreamPreprocessor)
   const double range = (expected.max() - expected.min()).item<double>();
   const double difference = (result - expected).abs().max().item<double>() / range;
   EXPECT_LT(difference, 1e-5);
-  RecordProperty("relative_difference", Format(difference));
+  RecordProperty("relative_difference", test::FormatFigure(difference));
 }
 
 TEST(NNUNetPreprocessing, CropFillsEnclosedHolesOnly)

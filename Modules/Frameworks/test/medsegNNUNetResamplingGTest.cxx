@@ -1,4 +1,5 @@
 #include "medsegNNUNetResampling.h"
+#include "medsegNNUNetSamples.h"
 #include "medsegProcess.h"
 #include "medsegTestHelpers.h"
 
@@ -29,12 +30,6 @@ namespace medseg::test
 
 /** The samples of Testing/NNUNet/make_resampling_samples.py (also used by
  * medsegNNUNetPreprocessingGTest.cxx in the same executable). */
-struct NNUNetSamples
-{
-  std::string    folder;
-  nlohmann::json manifest;
-};
-
 namespace
 {
 fs::path
@@ -227,14 +222,6 @@ CheckResamplingSamples(const test::NNUNetSamples & samples)
   return worst;
 }
 
-std::string
-Format(double value)
-{
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", value);
-  return text;
-}
-
 at::Tensor
 Ramp(std::array<int64_t, 3> shape, std::array<double, 3> slope, at::ScalarType type = at::kFloat)
 {
@@ -256,7 +243,7 @@ TEST(NNUNetResampling, MatchesScipyAndSkimage)
   }
   ASSERT_GE(samples->manifest.at("resampling").size(), 15u);
   const double worst = CheckResamplingSamples(*samples);
-  RecordProperty("worst_relative_difference", Format(worst));
+  RecordProperty("worst_relative_difference", test::FormatFigure(worst));
 }
 
 TEST(NNUNetResampling, MatchesUpstreamNNUNet)
@@ -269,7 +256,7 @@ TEST(NNUNetResampling, MatchesUpstreamNNUNet)
   }
   EXPECT_EQ(samples->manifest.at("reference"), "upstream");
   const double worst = CheckResamplingSamples(*samples);
-  RecordProperty("worst_relative_difference", Format(worst));
+  RecordProperty("worst_relative_difference", test::FormatFigure(worst));
 }
 
 TEST(NNUNetResampling, NewShapeRoundsHalvesToEven)
@@ -383,8 +370,8 @@ TEST(NNUNetResampling, SpeedOfTypicalVolumes)
     const double linear = std::chrono::duration<double>(t2 - t1).count();
     EXPECT_EQ(resized.size(1), 200);
     EXPECT_EQ(back.size(3), 160);
-    RecordProperty("order3_3x160cubed_to_200cubed_seconds_threads" + std::to_string(n), Format(cubic));
-    RecordProperty("order1_4x200cubed_to_160cubed_seconds_threads" + std::to_string(n), Format(linear));
+    RecordProperty("order3_3x160cubed_to_200cubed_seconds_threads" + std::to_string(n), test::FormatFigure(cubic));
+    RecordProperty("order1_4x200cubed_to_160cubed_seconds_threads" + std::to_string(n), test::FormatFigure(linear));
     EXPECT_LT(cubic, 20.0);
     EXPECT_LT(linear, 20.0);
   }
