@@ -32,6 +32,15 @@ enum class GaussianCentre
   Floor   //!< floor(p / 2), as nnunetv2.inference.sliding_window_prediction.compute_gaussian
 };
 
+/** \brief How patch start positions are laid out along an axis, and the importance map's floor. */
+enum class WindowPositions
+{
+  NNUNet, //!< evenly spaced from 0 to size - patch, step at most patch * (1 - overlap) (nnU-Net, MedSeg packages)
+  MONAI   //!< fixed step int(patch * (1 - overlap)) from 0, the last window moved back flush with the end;
+          //!< the Gaussian map not rescaled and floored at max(its minimum, 1e-3)
+          //!< (monai.inferers.sliding_window_inference, dense_patch_slices, compute_importance_map)
+};
+
 /** \brief Number format of the blended class scores held while patches overlap. */
 enum class ScoreAccumulation
 {
@@ -53,6 +62,7 @@ struct SlidingWindowSettings
   ScoreAccumulation      accumulation{ ScoreAccumulation::Float32 }; //!< format of the open slices' blended scores
   BlendedScores          blended{ BlendedScores::Probabilities };     //!< probabilities or logits (then Float32 only)
   GaussianCentre         gaussianCentre{ GaussianCentre::Middle };    //!< peak of the Gaussian weights
+  WindowPositions        windowPositions{ WindowPositions::NNUNet };  //!< where patches start
 
   /** Throws std::invalid_argument naming the field when a value is out of range. */
   void
@@ -69,6 +79,21 @@ ParseScoreAccumulation(const std::string & text); //!< "fp32" | "fp16"
  * spaced with a step of at most patch * (1 - overlap). `size` must be >= `patch`. */
 std::vector<int64_t>
 ComputeWindowPositions(int64_t size, int64_t patch, double overlap);
+
+WindowPositions
+ParseWindowPositions(const std::string & text); //!< "nnunet" | "monai"
+
+/** \brief MONAI's patch start positions along one axis (dense_patch_slices): a step of
+ * int(patch * (1 - overlap)) (at least 1; `patch` when it equals `size`), windows until one
+ * reaches the end, that last one moved back to end flush with `size`. `size` must be >= `patch`. */
+std::vector<int64_t>
+ComputeMONAIWindowPositions(int64_t size, int64_t patch, double overlap);
+
+/** \brief MONAI's importance map (compute_importance_map, then sliding_window_inference's clamp):
+ * Gaussian: the product over axes of exp(-(i - (p - 1) / 2)^2 / (2 (sigmaScale p)^2)), not rescaled
+ * (the peak is below 1 for even p), then floored at max(its minimum, 1e-3); constant: ones. */
+at::Tensor
+ComputeMONAIImportanceMap(const std::array<int64_t, 3> & patchSize, BlendMode blend, double sigmaScale);
 
 /** \brief The importance map of one patch, shape [pz, py, px] (float, CPU), maximum 1.
  *

@@ -56,6 +56,14 @@ public:
   std::string
   GetDescription() const override;
 
+  /** The input channels of the module's first convolution weight (the first 4D/5D parameter
+   * named "...weight"), or -1 when it has none: a hint for checks before a run, not a guarantee. */
+  int64_t
+  GetFirstConvolutionInputChannels() const
+  {
+    return m_FirstConvolutionChannels;
+  }
+
 private:
   torch::jit::Module m_Module;
   std::string        m_Name;
@@ -64,6 +72,7 @@ private:
   int                m_SpatialDims;
   bool               m_Optimized{ false };
   std::string        m_FirstConvolution; //!< for error messages: what the first conv weight takes
+  int64_t            m_FirstConvolutionChannels{ -1 };
 };
 
 } // namespace medseg

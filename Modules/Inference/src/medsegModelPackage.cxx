@@ -265,6 +265,14 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     f.Fail("inference.blend", e.what());
   }
   p.window.sigmaScale = f.Number("inference.sigma_scale", 0.125, 0.01, 10.0);
+  try
+  {
+    p.window.windowPositions = ParseWindowPositions(f.String("inference.window_positions", "nnunet", false));
+  }
+  catch (const std::invalid_argument & e)
+  {
+    f.Fail("inference.window_positions", e.what());
+  }
   p.window.batchSize = f.Integer("inference.batch_size", 2, 1, 256);
   if (const json * axes = f.Find("inference.mirror_axes"); axes != nullptr && !axes->is_null())
   {
@@ -365,26 +373,31 @@ ModelPackage::ToJson() const
                  { "spatial_dims", spatialDims },
                  { "slice_axis", sliceAxis } };
   input["spacing"] = spacing ? json{ (*spacing)[0], (*spacing)[1], (*spacing)[2] } : json(nullptr);
-  return { { "format", "medseg-model" },
-           { "format_version", FormatVersion },
-           { "name", name },
-           { "version", version },
-           { "description", description },
-           { "architecture", { { "plugin", plugin }, { "hyper_parameters", hyperParameters } } },
-           { "weights", { { "file", weightsFile }, { "sha256", weightsSha256 } } },
-           { "input", input },
-           { "inference",
-             { { "patch_size", { window.patchSize[0], window.patchSize[1], window.patchSize[2] } },
-               { "overlap", window.overlap },
-               { "blend", window.blend == BlendMode::Gaussian ? "gaussian" : "constant" },
-               { "sigma_scale", window.sigmaScale },
-               { "batch_size", window.batchSize },
-               { "mirror_axes", window.mirrorAxes },
-               { "tta", tta },
-               { "crop_to_nonzero", cropToNonzero },
-               { "postprocess", postprocess } } },
-           { "labels", labelList },
-           { "training", training } };
+  json document = { { "format", "medseg-model" },
+                    { "format_version", FormatVersion },
+                    { "name", name },
+                    { "version", version },
+                    { "description", description },
+                    { "architecture", { { "plugin", plugin }, { "hyper_parameters", hyperParameters } } },
+                    { "weights", { { "file", weightsFile }, { "sha256", weightsSha256 } } },
+                    { "input", input },
+                    { "inference",
+                      { { "patch_size", { window.patchSize[0], window.patchSize[1], window.patchSize[2] } },
+                        { "overlap", window.overlap },
+                        { "blend", window.blend == BlendMode::Gaussian ? "gaussian" : "constant" },
+                        { "sigma_scale", window.sigmaScale },
+                        { "batch_size", window.batchSize },
+                        { "mirror_axes", window.mirrorAxes },
+                        { "tta", tta },
+                        { "crop_to_nonzero", cropToNonzero },
+                        { "postprocess", postprocess } } },
+                    { "labels", labelList },
+                    { "training", training } };
+  if (window.windowPositions == WindowPositions::MONAI) // written only when chosen: older packages stay byte-identical
+  {
+    document["inference"]["window_positions"] = "monai";
+  }
+  return document;
 }
 
 std::string

@@ -98,6 +98,61 @@ ParseScoreAccumulation(const std::string & text)
   throw std::invalid_argument("unknown score accumulation '" + text + "'; use fp32 or fp16");
 }
 
+WindowPositions
+ParseWindowPositions(const std::string & text)
+{
+  if (text == "nnunet")
+  {
+    return WindowPositions::NNUNet;
+  }
+  if (text == "monai")
+  {
+    return WindowPositions::MONAI;
+  }
+  throw std::invalid_argument("unknown window positions '" + text + "'; use nnunet or monai");
+}
+
+std::vector<int64_t>
+ComputeMONAIWindowPositions(int64_t size, int64_t patch, double overlap)
+{
+  if (size < patch)
+  {
+    throw std::invalid_argument("volume smaller than the patch: pad it first");
+  }
+  const int64_t step =
+    patch == size ? patch : std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(patch) * (1.0 - overlap)));
+  std::vector<int64_t> positions;
+  for (int64_t i = 0;; ++i)
+  {
+    const int64_t start = i * step;
+    positions.push_back(start - std::max<int64_t>(start + patch - size, 0));
+    if (start + patch >= size)
+    {
+      break;
+    }
+  }
+  return positions;
+}
+
+at::Tensor
+ComputeMONAIImportanceMap(const std::array<int64_t, 3> & patchSize, BlendMode blend, double sigmaScale)
+{
+  if (blend == BlendMode::Constant)
+  {
+    return at::ones({ patchSize[2], patchSize[1], patchSize[0] }, at::kFloat);
+  }
+  std::array<at::Tensor, 3> axes;
+  for (int d = 0; d < 3; ++d)
+  {
+    // In float, as MONAI computes it: x from -(p - 1) / 2 in steps of 1.
+    const double sigma = sigmaScale * static_cast<double>(patchSize[d]);
+    at::Tensor   x = at::arange(patchSize[d], at::kFloat) - static_cast<float>((patchSize[d] - 1) / 2.0);
+    axes[d] = at::exp(x.pow(2) / (-2.0 * sigma * sigma));
+  }
+  const at::Tensor map = axes[2].view({ -1, 1, 1 }) * axes[1].view({ 1, -1, 1 }) * axes[0].view({ 1, 1, -1 });
+  return map.clamp_min(std::max(map.min().item<float>(), 1e-3f));
+}
+
 std::vector<int64_t>
 ComputeWindowPositions(int64_t size, int64_t patch, double overlap)
 {
@@ -259,7 +314,9 @@ SlidingWindowInferer::MakePlan(const std::array<int64_t, 3> & imageSize, const V
     }
     const int64_t missing = std::max<int64_t>(0, plan.patch[d] - imageSize[d]);
     plan.before[d] = missing / 2;
-    positions[d] = ComputeWindowPositions(imageSize[d] + missing, plan.patch[d], m_Settings.overlap);
+    positions[d] = m_Settings.windowPositions == WindowPositions::MONAI
+                     ? ComputeMONAIWindowPositions(imageSize[d] + missing, plan.patch[d], m_Settings.overlap)
+                     : ComputeWindowPositions(imageSize[d] + missing, plan.patch[d], m_Settings.overlap);
   }
   for (const int64_t z : positions[0])
     for (const int64_t y : positions[1])
@@ -372,9 +429,12 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
   c10::InferenceMode guard;
   const at::Tensor volume = input.to(at::kFloat).contiguous();
   const auto &     patch = plan.patch;
-  const at::Tensor weights = m_Settings.blend == BlendMode::Gaussian
-                               ? ComputeGaussianImportanceMap(m_Settings.patchSize, m_Settings.sigmaScale, m_Settings.gaussianCentre)
-                               : at::ones({ patch[0], patch[1], patch[2] }, at::kFloat);
+  const at::Tensor weights =
+    m_Settings.windowPositions == WindowPositions::MONAI
+      ? ComputeMONAIImportanceMap(m_Settings.patchSize, m_Settings.blend, m_Settings.sigmaScale)
+    : m_Settings.blend == BlendMode::Gaussian
+      ? ComputeGaussianImportanceMap(m_Settings.patchSize, m_Settings.sigmaScale, m_Settings.gaussianCentre)
+      : at::ones({ patch[0], patch[1], patch[2] }, at::kFloat);
 
   // One patch of the input: a view where the window lies inside the box, else a padded copy.
   const auto extract = [&](const std::array<int64_t, 3> & s) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 namespace medseg
 {
@@ -38,30 +39,25 @@ CoreOfTorchError(const std::string & text)
   return error.empty() ? last : error;
 }
 
-/** What the first convolution-like weight of `module` says about its input, e.g. "1 channel(s) of
- * 3D patches", or "" when no 4D/5D weight is found (a hint for messages, never a check). */
-std::string
-DescribeFirstConvolution(const torch::jit::Module & module)
+/** The first convolution-like (4D/5D) weight of `module`, or an undefined tensor and "" when
+ * there is none (a hint, never a check: a model may start with something else). */
+std::pair<std::string, at::Tensor>
+FindFirstConvolution(const torch::jit::Module & module)
 {
-  const auto describe = [](const std::string & name, const at::Tensor & w) -> std::string {
-    if ((w.dim() == 4 || w.dim() == 5) && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0)
-    {
-      return "its first convolution (" + name + ", " + c10::str(w.sizes()) + ") takes " + std::to_string(w.size(1)) +
-             " channel(s) of " + std::to_string(w.dim() - 2) + "D patches";
-    }
-    return "";
+  const auto isConvolution = [](const std::string & name, const at::Tensor & w) {
+    return (w.dim() == 4 || w.dim() == 5) && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
   };
   for (const auto & parameter : module.named_parameters(/*recurse=*/true))
   {
-    if (std::string text = describe(parameter.name, parameter.value); !text.empty())
-      return text;
+    if (isConvolution(parameter.name, parameter.value))
+      return { parameter.name, parameter.value };
   }
   for (const auto & buffer : module.named_buffers(/*recurse=*/true)) // modules built in C++ keep weights here
   {
-    if (std::string text = describe(buffer.name, buffer.value); !text.empty())
-      return text;
+    if (isConvolution(buffer.name, buffer.value))
+      return { buffer.name, buffer.value };
   }
-  return "";
+  return {};
 }
 
 } // namespace
@@ -97,7 +93,13 @@ TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::string name, 
 {
   m_Module.eval();
   m_Module.to(m_Device);
-  m_FirstConvolution = DescribeFirstConvolution(m_Module); // before freezing folds the parameters away
+  // Before freezing folds the parameters away.
+  if (const auto [name, w] = FindFirstConvolution(m_Module); w.defined())
+  {
+    m_FirstConvolutionChannels = w.size(1);
+    m_FirstConvolution = "its first convolution (" + name + ", " + c10::str(w.sizes()) + ") takes " +
+                         std::to_string(w.size(1)) + " channel(s) of " + std::to_string(w.dim() - 2) + "D patches";
+  }
   if (options.optimize)
   {
     try

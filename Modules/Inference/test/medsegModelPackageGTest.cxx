@@ -164,6 +164,23 @@ TEST(ModelPackage, CropToNonzeroIsABooleanAbsentMeaningFalse)
   }
 }
 
+TEST(ModelPackage, WindowPositionsChooseNNUNetsOrMONAIsPlacement)
+{
+  json d = ValidDocument();
+  const ModelPackage plain = ModelPackage::Parse(d, "model.json");
+  EXPECT_EQ(plain.window.windowPositions, WindowPositions::NNUNet) << "absent means nnU-Net's placement";
+  EXPECT_FALSE(plain.ToJson()["inference"].contains("window_positions")) << "not written when it is the default";
+  d["inference"]["window_positions"] = "monai";
+  const ModelPackage monai = ModelPackage::Parse(d, "model.json");
+  EXPECT_EQ(monai.window.windowPositions, WindowPositions::MONAI);
+  EXPECT_EQ(monai.ToJson()["inference"]["window_positions"], "monai");
+  EXPECT_EQ(ModelPackage::Parse(monai.ToJson(), "again").window.windowPositions, WindowPositions::MONAI);
+  d["inference"]["window_positions"] = "centred";
+  ExpectRefused(d, "field 'inference.window_positions' unknown window positions 'centred'; use nnunet or monai");
+  d["inference"]["window_positions"] = 1;
+  ExpectRefused(d, "field 'inference.window_positions' must be a string");
+}
+
 TEST(ModelPackage, PackTurnsCropToNonzeroOnUnlessTheMetadataSayOtherwise)
 {
   test::TemporaryDirectory dir;

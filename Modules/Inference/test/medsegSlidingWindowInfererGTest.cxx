@@ -220,6 +220,51 @@ TEST(SlidingWindow, PositionsStartAtZeroEndFlushAndCoverEveryVoxel)
   EXPECT_EQ(ComputeWindowPositions(181, 96, 0.5), (std::vector<int64_t>{ 0, 43, 85 }));
 }
 
+TEST(SlidingWindow, MONAIPositionsStepByTheOverlapAndMoveTheLastWindowBack)
+{
+  // dense_patch_slices: interval int(roi * (1 - overlap)), windows until one reaches the end, that
+  // last one shifted back flush with the end (worked by hand from MONAI's formula).
+  EXPECT_EQ(ComputeMONAIWindowPositions(181, 96, 0.5), (std::vector<int64_t>{ 0, 48, 85 }));
+  EXPECT_EQ(ComputeMONAIWindowPositions(44, 32, 0.25), (std::vector<int64_t>{ 0, 12 }));
+  EXPECT_EQ(ComputeMONAIWindowPositions(100, 32, 0.25), (std::vector<int64_t>{ 0, 24, 48, 68 }));
+  EXPECT_EQ(ComputeMONAIWindowPositions(32, 32, 0.5), (std::vector<int64_t>{ 0 }));
+  EXPECT_EQ(ComputeMONAIWindowPositions(5, 2, 0.9), (std::vector<int64_t>{ 0, 1, 2, 3 })); // step floored at 1
+  EXPECT_NE(ComputeMONAIWindowPositions(181, 96, 0.5), ComputeWindowPositions(181, 96, 0.5));
+}
+
+TEST(SlidingWindow, MONAIImportanceMapIsNotRescaledAndFlooredAtOneThousandth)
+{
+  const std::array<int64_t, 3> patch{ { 32, 8, 5 } }; // x, y, z
+  const at::Tensor map = ComputeMONAIImportanceMap(patch, BlendMode::Gaussian, 0.125);
+  ASSERT_EQ(map.sizes(), (at::IntArrayRef{ 5, 8, 32 }));
+  // Even sizes peak below 1: the centre of 8 voxels (sigma 1) is half a voxel off any voxel.
+  const double peak = std::exp(-0.25 / 32.0) * std::exp(-0.125); // x: 0.5^2 / (2 * 4^2); y: 0.5^2 / 2; z odd: 1
+  EXPECT_NEAR(map.max().item<float>(), peak, 1e-6);
+  // Corners fall far below 1e-3 and are floored there.
+  EXPECT_FLOAT_EQ(map[0][0][0].item<float>(), 1e-3f);
+  EXPECT_GE(map.min().item<float>(), 1e-3f);
+  // Where the product is above the floor it is the plain formula.
+  EXPECT_NEAR(map[2][3][15].item<float>(), std::exp(-0.25 / 32.0) * std::exp(-0.125), 1e-6);
+  EXPECT_TRUE(at::equal(ComputeMONAIImportanceMap(patch, BlendMode::Constant, 0.125), at::ones({ 5, 8, 32 })));
+}
+
+TEST(SlidingWindow, MONAIPlacementCoversEveryVoxelOfAnOddSizedVolume)
+{
+  // Blended constant logits come back unchanged only where every voxel got a positive weight.
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 8, 8, 8 } };
+  settings.overlap = 0.25;
+  settings.blended = BlendedScores::Logits;
+  settings.windowPositions = WindowPositions::MONAI;
+  auto             constant = Wrap(test::MakeConstantModule({ 0.5, 2.0 }));
+  const at::Tensor out = SlidingWindowInferer(settings).Run(at::rand({ 1, 11, 9, 20 }), *constant);
+  EXPECT_NEAR(out[0].min().item<float>(), 0.5f, 1e-6);
+  EXPECT_NEAR(out[1].max().item<float>(), 2.0f, 1e-6);
+  EXPECT_EQ(ParseWindowPositions("monai"), WindowPositions::MONAI);
+  EXPECT_EQ(ParseWindowPositions("nnunet"), WindowPositions::NNUNet);
+  EXPECT_THROW(ParseWindowPositions("even"), std::invalid_argument);
+}
+
 TEST(SlidingWindow, GaussianMapMatchesItsFormula)
 {
   const std::array<int64_t, 3> patch{ { 8, 6, 5 } }; // x, y, z
