@@ -47,6 +47,13 @@ OpenStreamedImage(const std::string & path);
 std::vector<FloatImage3::Pointer>
 ReadChannelImages(const std::string & path);
 
+/** \brief Reads an image as channels, a 4D file's volumes included: a 4D NIfTI, NRRD or
+ * MetaImage with N > 1 volumes gives N channels, each with the file's 3D geometry (MONAI's
+ * LoadImage + EnsureChannelFirst convention for multi-channel NIfTI); anything else is read as
+ * ReadChannelImages reads it. */
+std::vector<FloatImage3::Pointer>
+ReadVolumeChannels(const std::string & path);
+
 /** \brief Reads a label map: like ReadScalarImage, and every voxel must be a non-negative integer
  * that fits LabelImage3's pixel type. */
 LabelImage3::Pointer

@@ -126,14 +126,14 @@ DescribeComponentProblem(const itk::ImageIOBase & io, bool channels)
 /** Checks what the file's header says, before any voxel is read. `channels`: three components
  * (RGB) are allowed in a 2D image. */
 void
-ValidateHeader(itk::ImageIOBase & io, const std::string & path, bool channels = false)
+ValidateHeader(itk::ImageIOBase & io, const std::string & path, bool channels = false, bool volumes = false)
 {
   const unsigned int nd = io.GetNumberOfDimensions();
   if (nd < 2 || nd > 4)
   {
     throw InputError(path, "has " + std::to_string(nd) + " dimensions; MedSeg reads 2D and 3D images");
   }
-  if (nd == 4 && io.GetDimensions(3) > 1)
+  if (nd == 4 && io.GetDimensions(3) > 1 && !volumes)
   {
     throw InputError(path,
                      "is 4D with " + std::to_string(io.GetDimensions(3)) +
@@ -380,7 +380,7 @@ ProbeHeaderInIsolation(const std::string & path)
 }
 
 OpenedImageFile
-OpenImageFile(const std::string & path, bool channels)
+OpenImageFile(const std::string & path, bool channels, bool volumes = false)
 {
   RegisterImageIOFactories();
   std::error_code ec;
@@ -421,7 +421,7 @@ OpenImageFile(const std::string & path, bool channels)
   {
     throw InputError(path, std::string("cannot read the image header: ") + e.GetDescription());
   }
-  ValidateHeader(*io, path, channels);
+  ValidateHeader(*io, path, channels, volumes);
   detail::CheckPayloadComplete(*io, path);
   if (std::string(io->GetNameOfClass()) == "NiftiImageIO" && io->GetNumberOfDimensions() >= 3)
   {
@@ -551,6 +551,51 @@ ReadChannelImages(const std::string & path)
       out[i] = in[i * components + c];
     }
     ValidateVoxels(channel, path);
+    channels.push_back(channel);
+  }
+  return channels;
+}
+
+std::vector<FloatImage3::Pointer>
+ReadVolumeChannels(const std::string & path)
+{
+  const OpenedImageFile opened = OpenImageFile(path, true, true);
+  itk::ImageIOBase *    io = opened.io.GetPointer();
+  if (!io || io->GetNumberOfDimensions() != 4 || io->GetDimensions(3) < 2)
+  {
+    return ReadChannelImages(path);
+  }
+  // The volumes of a 4D file, each with the file's 3D geometry (nibabel's affine is 3D too).
+  using FloatImage4 = itk::Image<float, 4>;
+  auto reader = itk::ImageFileReader<FloatImage4>::New();
+  reader->SetImageIO(io);
+  reader->SetFileName(path);
+  FloatImage4::Pointer              volumes = UpdateReader(reader.GetPointer(), path);
+  const auto                        size4 = volumes->GetLargestPossibleRegion().GetSize();
+  FloatImage3::SizeType             size{ { size4[0], size4[1], size4[2] } };
+  const size_t                      n = size[0] * size[1] * size[2];
+  std::vector<FloatImage3::Pointer> channels;
+  for (size_t v = 0; v < size4[3]; ++v)
+  {
+    auto channel = FloatImage3::New();
+    channel->SetRegions(FloatImage3::RegionType(size));
+    Spacing3   spacing;
+    Origin3    origin;
+    Direction3 direction;
+    for (unsigned int i = 0; i < 3; ++i)
+    {
+      spacing[i] = volumes->GetSpacing()[i];
+      origin[i] = volumes->GetOrigin()[i];
+      for (unsigned int j = 0; j < 3; ++j)
+        direction[i][j] = volumes->GetDirection()[i][j];
+    }
+    channel->SetSpacing(spacing);
+    channel->SetOrigin(origin);
+    channel->SetDirection(direction);
+    channel->Allocate();
+    std::copy_n(volumes->GetBufferPointer() + v * n, n, channel->GetBufferPointer());
+    ValidateVoxels(channel, path);
+    ApplyGeometry(opened, channel);
     channels.push_back(channel);
   }
   return channels;

@@ -210,6 +210,38 @@ TEST(ImageFileIO, RefusesA4DFileWithSeveralVolumes)
   ExpectInputError([&] { ReadScalarImage(path); }, path, "4D with 3 volumes");
 }
 
+TEST(ImageFileIO, ReadsA4DFilesVolumesAsChannelsWhenAskedTo)
+{
+  // MONAI's LoadImaged + EnsureChannelFirstd: a 4D NIfTI's volumes are the channels.
+  TemporaryDirectory dir;
+  using Image4 = itk::Image<float, 4>;
+  auto             image = Image4::New();
+  Image4::SizeType size{ { 5, 4, 3, 2 } };
+  image->SetRegions(size);
+  image->Allocate();
+  Image4::SpacingType spacing;
+  spacing[0] = 0.5, spacing[1] = 1.5, spacing[2] = 2.5, spacing[3] = 1.0;
+  image->SetSpacing(spacing);
+  Image4::PointType origin;
+  origin[0] = -10, origin[1] = 4, origin[2] = 7, origin[3] = 0;
+  image->SetOrigin(origin);
+  for (size_t i = 0; i < image->GetBufferedRegion().GetNumberOfPixels(); ++i)
+    image->GetBufferPointer()[i] = static_cast<float>(i);
+  const std::string path = dir / "two.nii.gz";
+  WriteImageFile(image.GetPointer(), path);
+  const auto channels = ReadVolumeChannels(path);
+  ASSERT_EQ(channels.size(), 2u);
+  for (size_t c = 0; c < 2; ++c)
+  {
+    EXPECT_EQ(channels[c]->GetLargestPossibleRegion().GetSize(), (FloatImage3::SizeType{ { 5, 4, 3 } }));
+    EXPECT_NEAR(channels[c]->GetSpacing()[2], 2.5, 1e-6);
+    EXPECT_NEAR(channels[c]->GetOrigin()[0], -10.0, 1e-5);
+    EXPECT_FLOAT_EQ(channels[c]->GetBufferPointer()[7], static_cast<float>(c * 60 + 7));
+  }
+  // ReadScalarImage (and so every model package input) still refuses the 4D file.
+  ExpectInputError([&] { ReadScalarImage(path); }, path, "4D with 2 volumes");
+}
+
 TEST(ImageFileIO, AcceptsA4DFileWithOneVolume)
 {
   TemporaryDirectory dir;
