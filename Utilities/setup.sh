@@ -13,6 +13,8 @@ packages=(
   libboost-mpi-dev openmpi-bin libopenmpi-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev
+  # MONAI bundles' YAML configs (Modules/Frameworks)
+  libyaml-cpp-dev
   xvfb xauth
   mricron-data
   libxml2-utils

@@ -1,0 +1,64 @@
+#ifndef medsegMONAISegmenter_h
+#define medsegMONAISegmenter_h
+
+#include "medsegImageTypes.h"
+#include "medsegMONAIBundle.h"
+#include "medsegSegmentationModel.h"
+#include "medsegTorchScriptModel.h"
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace medseg
+{
+
+/** What MONAISegmenter::Run produces. */
+struct MONAISegmentation
+{
+  LabelImage3::Pointer       labels;        //!< the class index after AsDiscreted (channel_def's keys)
+  ProbabilityImage3::Pointer probabilities; //!< the activated scores as Invertd left them, or null
+  unsigned int               classes{ 0 };  //!< channels the network returns
+};
+
+/** Loads the bundle's models/model.ts and checks its first convolution against metadata.json's
+ * input channels (InputError naming model.ts when they differ). */
+std::shared_ptr<TorchScriptModel>
+LoadMONAINetwork(const MONAIBundle & bundle, TorchScriptModelOptions options);
+
+/** \brief Runs a MONAI bundle's inference as its config says, in its order, without Python.
+ *
+ * LoadImaged + EnsureChannelFirstd give the channels as MONAI holds them ([C, I, J, K], RAS
+ * affine); every preprocessing transform follows (MONAITransforms); SlidingWindowInferer runs the
+ * network over that array with MONAI's window placement and importance map, blending what the
+ * network returns (logits); then the postprocessing transforms in order: Activationsd, Invertd
+ * (the invertible preprocessing undone in reverse order), AsDiscreted, KeepLargestConnectedComponentd.
+ * SaveImaged is MedSeg's writer. When the labels end on the input grid (Invertd), they get
+ * exactly the first channel's origin, spacing and direction. */
+class MONAISegmenter
+{
+public:
+  using ProgressCallback = std::function<void(double)>;
+
+  MONAISegmenter(MONAIBundle bundle, std::shared_ptr<SegmentationModel> network);
+
+  /** The channels in metadata.json's order (co-registered, one grid). Throws InputError for a
+   * wrong channel count or a network whose output disagrees with metadata.json. */
+  MONAISegmentation
+  Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
+      const ProgressCallback & progress = {}) const;
+
+  const MONAIBundle &
+  GetBundle() const
+  {
+    return m_Bundle;
+  }
+
+private:
+  MONAIBundle                        m_Bundle;
+  std::shared_ptr<SegmentationModel> m_Network;
+};
+
+} // namespace medseg
+
+#endif

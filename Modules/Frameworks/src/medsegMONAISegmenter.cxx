@@ -1,0 +1,181 @@
+#include "medsegMONAISegmenter.h"
+
+#include "medsegError.h"
+#include "medsegMONAITransforms.h"
+#include "medsegSlidingWindowInferer.h"
+#include "medsegTensorBridge.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace medseg
+{
+
+namespace
+{
+
+using Kind = MONAITransform::Kind;
+
+/** [C, I, J, K] (MONAI's order) as [C, Z, Y, X] (ITK's buffer order). */
+at::Tensor
+ToBufferOrder(const at::Tensor & t)
+{
+  return t.permute({ 0, 3, 2, 1 }).contiguous();
+}
+
+} // namespace
+
+std::shared_ptr<TorchScriptModel>
+LoadMONAINetwork(const MONAIBundle & bundle, TorchScriptModelOptions options)
+{
+  options.inputChannels = bundle.inputChannels;
+  options.spatialDims = 3;
+  auto          network = TorchScriptModel::Load(bundle.modelFile, options);
+  const int64_t channels = network->GetFirstConvolutionInputChannels();
+  if (channels > 0 && channels != bundle.inputChannels)
+  {
+    throw InputError(bundle.modelFile, "its first convolution takes " + std::to_string(channels) +
+                                         " channel(s), but metadata.json says the network takes " +
+                                         std::to_string(bundle.inputChannels));
+  }
+  return network;
+}
+
+MONAISegmenter::MONAISegmenter(MONAIBundle bundle, std::shared_ptr<SegmentationModel> network)
+  : m_Bundle(std::move(bundle))
+  , m_Network(std::move(network))
+{
+  if (!m_Network)
+    throw std::invalid_argument("MONAISegmenter needs a network");
+}
+
+MONAISegmentation
+MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
+                    const ProgressCallback & progress) const
+{
+  const auto report = [&](double f) {
+    if (progress)
+      progress(std::clamp(f, 0.0, 1.0));
+  };
+  if (static_cast<int64_t>(channels.size()) != m_Bundle.inputChannels)
+  {
+    throw InputError(m_Bundle.metadataFile, "the bundle's network takes " + std::to_string(m_Bundle.inputChannels) +
+                                              " channel(s); " + std::to_string(channels.size()) + " given");
+  }
+  c10::InferenceMode guard;
+
+  // Preprocessing, in the config's order.
+  MONAIImage                         image = MONAIImageFromChannels(channels);
+  const at::Tensor                   loadedAffine = image.affine.clone();
+  const std::array<int64_t, 3>       loadedShape = image.SpatialShape();
+  std::vector<MONAIAppliedOperation> applied;
+  for (const MONAITransform & t : m_Bundle.preprocessing)
+  {
+    MONAIAppliedOperation op;
+    try
+    {
+      switch (t.kind)
+      {
+        case Kind::Orientation:
+          image = MONAIOrientation(image, t.axcodes, &op);
+          applied.push_back(op);
+          break;
+        case Kind::Spacing:
+          image = MONAISpacing(image, t.pixdim, t.mode, t.paddingMode, &op);
+          applied.push_back(op);
+          break;
+        case Kind::ScaleIntensityRange:
+          MONAIScaleIntensityRange(image, t.aMin, t.aMax, t.bMin, t.bMax, t.clip);
+          break;
+        case Kind::NormalizeIntensity:
+          MONAINormalizeIntensity(image, t.nonzero, t.channelWise);
+          break;
+        case Kind::CropForeground:
+          image = MONAICropForeground(image, t.margin, t.allowSmaller, t.kDivisible, &op);
+          applied.push_back(op);
+          break;
+        default: // LoadImaged, EnsureChannelFirstd (done by MONAIImageFromChannels), EnsureTyped
+          break;
+      }
+    }
+    catch (const std::invalid_argument & e)
+    {
+      throw InputError(m_Bundle.configFile, t.id + " (" + t.name + "): " + e.what());
+    }
+  }
+  report(0.05);
+
+  // The inferer: MONAI's array [C, I, J, K] is run as MedSeg's [C, Z, Y, X] (see MONAIBundle::window).
+  const SlidingWindowInferer inferer(m_Bundle.window);
+  MONAIImage                 pred;
+  pred.data = inferer.Run(image.data, *m_Network, [&](double f) { report(0.05 + 0.85 * f); });
+  pred.affine = image.affine;
+  image.data = at::Tensor(); // the preprocessed image is not needed any more
+  if (pred.data.size(0) != m_Bundle.outputChannels)
+  {
+    throw InputError(m_Bundle.modelFile, "the network returns " + std::to_string(pred.data.size(0)) +
+                                           " channel(s), but metadata.json says " +
+                                           std::to_string(m_Bundle.outputChannels));
+  }
+  const auto classes = static_cast<unsigned int>(pred.data.size(0));
+
+  // Postprocessing, in the config's order.
+  at::Tensor scores; // what AsDiscreted received, for --probabilities
+  for (const MONAITransform & t : m_Bundle.postprocessing)
+  {
+    switch (t.kind)
+    {
+      case Kind::Activations:
+        if (t.softmax)
+          pred.data = at::softmax(pred.data, 0);
+        else if (t.sigmoid)
+          pred.data = at::sigmoid(pred.data);
+        break;
+      case Kind::Invert:
+        pred = MONAIInvert(pred, applied, t.nearestInterp);
+        break;
+      case Kind::AsDiscrete:
+        if (pred.data.size(0) != 1 && !t.argmax)
+          throw InputError(m_Bundle.configFile, t.id + " (" + t.name + "): a threshold over " +
+                                                  std::to_string(pred.data.size(0)) +
+                                                  " channels gives no label map; use argmax");
+        if (wantProbabilities && !scores.defined())
+          scores = pred.data;
+        pred.data = t.argmax ? pred.data.argmax(0, /*keepdim=*/true).to(at::kFloat)
+                             : (pred.data >= *t.threshold).to(at::kFloat);
+        break;
+      case Kind::KeepLargestComponent:
+        if (pred.data.size(0) != 1)
+          throw InputError(m_Bundle.configFile, t.id + " (" + t.name + "): comes before AsDiscreted; MedSeg keeps "
+                                                                         "components of label maps only");
+        pred.data = MONAIKeepLargestConnectedComponent(pred.data[0], t.appliedLabels, t.connectivity).unsqueeze(0);
+        break;
+      default: // SaveImaged: MedSeg writes the result itself
+        break;
+    }
+  }
+  report(0.95);
+
+  MONAISegmentation result;
+  result.classes = classes;
+  const bool onInputGrid = pred.SpatialShape() == loadedShape && at::allclose(pred.affine, loadedAffine, 0.0, 1e-4);
+  const at::Tensor labels = pred.data[0].round().clamp(0, 65535);
+  if (onInputGrid) // Invertd brought it back: the input's geometry exactly, not its float affine
+  {
+    result.labels = TensorToImage<LabelImage3>(labels.permute({ 2, 1, 0 }).contiguous(), channels.front());
+    if (scores.defined())
+      result.probabilities = TensorToVectorImage(ToBufferOrder(scores), channels.front());
+  }
+  else
+  {
+    result.labels = MONAILabelsToImage(labels, pred.affine);
+    if (scores.defined())
+      result.probabilities = TensorToVectorImage(ToBufferOrder(scores), result.labels);
+  }
+  report(1.0);
+  return result;
+}
+
+} // namespace medseg
