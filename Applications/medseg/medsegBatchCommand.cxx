@@ -50,7 +50,8 @@ BatchCommandLine()
                  "SHA-256 of the inputs, of the model and of the options, and the MedSeg version, so a run\n"
                  "that is stopped at any moment redoes only unfinished cases when started again. Exit 0 when\n"
                  "every case succeeded, 1 when some failed, 2 on a usage error. See Documentation/batch.md.");
-  cl.Add(P{ "model", K::InputFile, "Model package (folder, model.json, .medseg) or TorchScript file (.pt).", "", {},
+  cl.Add(P{ "model", K::InputFile, "Model package (folder, model.json, .medseg), TorchScript file (.pt), nnU-Net v2 model\n"
+            "      folder or MONAI bundle folder.", "", {},
             true, false, false, "Model", "Input/output" })
     .Add(P{ "input", K::String,
             "A folder, a glob pattern (quote it), an image file, or a manifest (.csv or .json). Repeatable.", "", {},

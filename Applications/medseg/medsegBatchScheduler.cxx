@@ -10,6 +10,7 @@
 #include "medsegBatchUtilities.h"
 #include "medsegError.h"
 #include "medsegModelPackage.h"
+#include "medsegMONAIBundle.h"
 #include "medsegNNUNetFolder.h"
 #include "medsegNNUNetPackage.h"
 #include "medsegSha256.h"
@@ -141,6 +142,15 @@ BatchScheduler::Prepare(const std::vector<std::string> & arguments, bool coordin
     modelHash = Sha256OfString(digests);
     for (size_t k = 0; k < model.labelValues.size() && !model.hasRegions; ++k)
       s.labelNames[model.labelValues[k]] = model.labelNames[k];
+  }
+  else if (IsMONAIBundle(s.model))
+  {
+    // MONAI bundle: its metadata, inference config and TorchScript network.
+    const MONAIBundle bundle = ReadMONAIBundle(s.model); // refuses what segment would refuse
+    modelHash = Sha256OfString(Sha256OfFile(bundle.metadataFile) + Sha256OfFile(bundle.configFile) +
+                               Sha256OfFile(bundle.modelFile));
+    for (const auto & [value, name] : bundle.channelDef)
+      s.labelNames[static_cast<unsigned int>(value)] = name;
   }
   else if (IsModelPackage(s.model))
   {

@@ -5,6 +5,7 @@
 #include "medsegError.h"
 #include "medsegImageFileIO.h"
 #include "medsegModelPackage.h"
+#include "medsegMONAISegmenter.h"
 #include "medsegNNUNetFolder.h"
 #include "medsegNNUNetPackage.h"
 
@@ -27,7 +28,7 @@ RunInfo(const std::vector<std::string> & arguments)
   CommandLine cl("medseg model info", "Model package information",
                  "Validates a model package (model.json against format version 1, the weights' SHA-256)\n"
                  "and prints what it says: architecture, inputs, geometry, inference settings, labels.");
-  cl.Add(P{ "package", K::InputFile, "Package folder, model.json, .medseg archive or nnU-Net v2 model folder.", "", {},
+  cl.Add(P{ "package", K::InputFile, "Package folder, model.json, .medseg archive, nnU-Net v2 model folder or MONAI bundle.", "", {},
             true, false, true })
     .Add(P{ "json", K::Flag, "Print the validated model.json instead of the summary.", "" });
   const ParsedArguments args = cl.Parse(arguments);
@@ -45,6 +46,14 @@ RunInfo(const std::vector<std::string> & arguments)
       std::cout << "nnU-Net package " << packed->source << " (hashes verified)\n";
     const auto  folds = LoadNNUNetFolds(model, "cpu");
     std::cout << DescribeNNUNetModel(model) << "  checkpoints:    " << folds.size() << " loaded (weights fit the plans)\n";
+    return ExitSuccess;
+  }
+  if (IsMONAIBundle(args.Get("package")))
+  {
+    // The bundle's description and transforms as MedSeg reads them, and its network loaded and checked.
+    const MONAIBundle bundle = ReadMONAIBundle(args.Get("package"));
+    LoadMONAINetwork(bundle, TorchScriptModelOptions{});
+    std::cout << DescribeMONAIBundle(bundle) << '\n';
     return ExitSuccess;
   }
   const ModelPackage p = ModelPackage::Load(args.Get("package"));

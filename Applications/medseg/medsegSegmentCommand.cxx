@@ -14,7 +14,7 @@
 #include "medsegPluginRegistry.h"
 #include "medsegPostProcessingPipeline.h"
 #include "medsegProgressLine.h"
-#include "medsegSegmentNNUNet.h"
+#include "medsegSegmentFrameworks.h"
 #include "medsegTorchRuntime.h"
 #include "medsegTorchScriptModel.h"
 
@@ -51,11 +51,14 @@ SegmentCommandLine()
                  "label map with exactly the input's size, spacing, origin and direction. The model is a model\n"
                  "package (folder, model.json or .medseg archive: it carries its own orientation, spacing,\n"
                  "normalization, patch size and labels, so no other option is needed) or a bare TorchScript\n"
-                 "file ([N,C,D,H,W] float in, [N,K,D,H,W] logits out), or an nnU-Net v2 trained-model folder\n"
-                 "(plans.json, dataset.json, fold_N/), run as nnU-Net's predictor does (Documentation/nnunet.md).\n"
+                 "file ([N,C,D,H,W] float in, [N,K,D,H,W] logits out), an nnU-Net v2 trained-model folder\n"
+                 "(plans.json, dataset.json, fold_N/), run as nnU-Net's predictor does (Documentation/nnunet.md),\n"
+                 "or a MONAI bundle folder (configs/, models/model.ts), run as its inference config says\n"
+                 "(Documentation/monai-bundles.md).\n"
                  "Options given here override the package's. Sizes and axes are in image order (x,y,z).");
   cl.Add(P{ "model", K::InputFile,
-            "Model package (folder, model.json, .medseg), TorchScript file (.pt) or nnU-Net v2 model folder.", "", {},
+            "Model package (folder, model.json, .medseg), TorchScript file (.pt), nnU-Net v2 model folder or\n"
+            "      MONAI bundle folder.", "", {},
             true, false, false, "Model", "Input/output" })
     .Add(P{ "input", K::InputImage,
             "Image to segment: NIfTI, NRRD, MetaImage, a folder holding one DICOM series, or a 2D PNG, JPEG or\n"
@@ -416,10 +419,13 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   const std::optional<NNUNetPackage> nnunetPackage = OpenNNUNetPackage(modelPath);
   const std::string nnunetFolder = nnunetPackage ? nnunetPackage->folder : modelPath;
   const bool        isNNUNet = nnunetPackage || IsNNUNetModelFolder(modelPath);
+  const bool        isMONAI = !isNNUNet && IsMONAIBundle(modelPath);
   std::optional<NNUNetFolderOptions> nnunetOptions;
   if (isNNUNet)
     nnunetOptions = NNUNetOptionsFrom(args); // refuses what the plans fix before anything is read
-  const bool                         isPackage = !isNNUNet && IsModelPackage(modelPath);
+  if (isMONAI)
+    CheckMONAIOptions(args);
+  const bool                         isPackage = !isNNUNet && !isMONAI && IsModelPackage(modelPath);
   std::optional<ModelPackage>        package;
   std::shared_ptr<SegmentationModel> model;
   SlidingWindowSettings              window;
@@ -472,7 +478,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   std::string                       rgbInput; // the first input that gives more than one channel
   for (const auto & input : streaming ? std::vector<std::string>{} : inputs)
   {
-    const std::vector<FloatImage3::Pointer> channels = ReadChannelImages(input);
+    const std::vector<FloatImage3::Pointer> channels = isMONAI ? ReadVolumeChannels(input) : ReadChannelImages(input);
     const auto                              size = channels.front()->GetLargestPossibleRegion().GetSize();
     if (package && package->spatialDims == 2 && package->sliceAxis != 2 && size[2] == 1 &&
         size[package->sliceAxis] > 1)
@@ -520,7 +526,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
   }
-  else if (!isNNUNet)
+  else if (!isNNUNet && !isMONAI)
   {
     modelOptions.inputChannels = static_cast<int64_t>(images.size());
     model = WithPrecision(TorchScriptModel::Load(modelPath, modelOptions), precision);
@@ -537,11 +543,11 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   std::string                description = model ? model->GetDescription() : std::string();
   try
   {
-    if (isNNUNet)
+    if (isNNUNet || isMONAI)
     {
-      ModelRun run =
-        RunNNUNetModel(args, nnunetFolder, *nnunetOptions, images, wantProbabilities,
-                       [&progress](double f) { progress.Update(f); });
+      const auto report = [&progress](double f) { progress.Update(f); };
+      ModelRun   run = isMONAI ? RunMONAIBundle(args, modelPath, images, wantProbabilities, report)
+                               : RunNNUNetModel(args, nnunetFolder, *nnunetOptions, images, wantProbabilities, report);
       labels = run.labels;
       classProbabilities = run.probabilities;
       labelOfClass = run.labelOfClass;

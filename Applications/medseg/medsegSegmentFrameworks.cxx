@@ -1,7 +1,8 @@
-// medseg segment --model <nnU-Net v2 trained-model folder>: the options that apply, and the run.
-#include "medsegSegmentNNUNet.h"
+// medseg segment --model <nnU-Net v2 trained-model folder | MONAI bundle>: the options that apply, and the run.
+#include "medsegSegmentFrameworks.h"
 
 #include "medsegError.h"
+#include "medsegMONAISegmenter.h"
 #include "medsegNNUNetSegmenter.h"
 
 #include <sstream>
@@ -54,6 +55,71 @@ NNUNetOptionsFrom(const ParsedArguments & args)
     options.folds = SplitFolds(args.Get("folds"));
   options.checkpoint = args.Get("checkpoint");
   return options;
+}
+
+void
+CheckMONAIOptions(const ParsedArguments & args)
+{
+  for (const char * option : { "patch-size", "blend", "normalize", "mirror-axes", "folds", "checkpoint" })
+  {
+    if (args.Has(option))
+      throw UsageError(std::string("--") + option +
+                       " does not apply to a MONAI bundle: its inference config sets it (a bundle takes --overlap, "
+                       "--batch-size, --device and --threads)");
+  }
+  for (const char * flag : { "crop-to-nonzero", "no-crop-to-nonzero", "tta", "fast", "no-tta" })
+  {
+    if (args.Flag(flag))
+      throw UsageError(std::string("--") + flag + " does not apply to a MONAI bundle: its inference config sets it");
+  }
+  if (args.GetInteger("stream-divisions") != 0)
+    throw UsageError("--stream-divisions does not apply to a MONAI bundle (its transforms need the whole image)");
+  if (args.Get("accumulation") != "fp32" || args.Get("precision") != "fp32")
+    throw UsageError("--accumulation and --precision stay fp32 for MONAI bundles");
+}
+
+ModelRun
+RunMONAIBundle(const ParsedArguments & args, const std::string & folder, const std::vector<FloatImage3::Pointer> & images,
+               bool wantProbabilities, const std::function<void(double)> & progress)
+{
+  MONAIBundle bundle = ReadMONAIBundle(folder);
+  if (static_cast<int64_t>(images.size()) != bundle.inputChannels)
+  {
+    throw UsageError("MONAI bundle " + folder + " takes " + std::to_string(bundle.inputChannels) +
+                     " channel(s) (metadata.json), the --input files give " + std::to_string(images.size()));
+  }
+  if (args.Has("overlap"))
+  {
+    const double overlap = args.GetFloat("overlap");
+    if (!(overlap >= 0.0 && overlap < 1.0))
+      throw UsageError("--overlap must be in [0, 1)");
+    bundle.window.overlap = overlap;
+  }
+  if (args.Has("batch-size"))
+  {
+    if (args.GetInteger("batch-size") < 1)
+      throw UsageError("--batch-size must be >= 1");
+    bundle.window.batchSize = args.GetInteger("batch-size");
+  }
+  TorchScriptModelOptions options;
+  options.device = args.Get("device");
+  options.optimize = !args.Flag("no-optimize");
+  const MONAISegmenter    segmenter(bundle, LoadMONAINetwork(bundle, options));
+  const MONAISegmentation result = segmenter.Run(images, wantProbabilities, progress);
+  ModelRun                run;
+  run.labels = result.labels;
+  run.probabilities = result.probabilities;
+  run.classes = result.classes;
+  run.description = "MONAI bundle " + bundle.name + (bundle.version.empty() ? "" : " " + bundle.version);
+  for (unsigned int k = 0; k < std::max(result.classes, 2u); ++k)
+  {
+    const auto  found = bundle.channelDef.find(k);
+    std::string name = found != bundle.channelDef.end() ? found->second : "label " + std::to_string(k);
+    run.table.Set({ k, name, LabelTable::DefaultColor(k) });
+    run.labelOfClass.push_back(k);
+    run.maxLabel = std::max<unsigned long>(run.maxLabel, k);
+  }
+  return run;
 }
 
 ModelRun
