@@ -25,6 +25,7 @@ struct MONAITransform
     Orientation,        //!< Orientationd(axcodes)
     Spacing,            //!< Spacingd(pixdim, mode, padding_mode)
     ScaleIntensityRange, //!< ScaleIntensityRanged(a_min, a_max, b_min, b_max, clip)
+    ScaleIntensity,     //!< ScaleIntensityd(minv, maxv, factor, channel_wise): minv, maxv in bMin, bMax
     NormalizeIntensity, //!< NormalizeIntensityd(nonzero, channel_wise)
     CropForeground,     //!< CropForegroundd(source_key = the image, margin, allow_smaller, k_divisible)
     Activations,        //!< Activationsd(softmax | sigmoid)
@@ -44,6 +45,7 @@ struct MONAITransform
   double                 aMin{ 0 }, aMax{ 1 };      //!< ScaleIntensityRange
   std::optional<double>  bMin, bMax;                //!< ScaleIntensityRange
   bool                   clip{ false };             //!< ScaleIntensityRange
+  std::optional<double>  factor;                    //!< ScaleIntensity
   bool                   nonzero{ false };          //!< NormalizeIntensity
   bool                   channelWise{ false };      //!< NormalizeIntensity
   std::array<int64_t, 3> margin{};                  //!< CropForeground
@@ -82,6 +84,7 @@ struct MONAIBundle
   std::vector<MONAITransform> postprocessing;
   SlidingWindowSettings       window; //!< the SlidingWindowInferer's settings in MedSeg's terms (MONAI placement)
   std::array<int64_t, 3>      roiSize{}; //!< roi_size in MONAI's array order (I, J, K)
+  std::string                 paddingMode{ "constant" }; //!< how an image smaller than roi_size is padded: constant | replicate | reflect
 };
 
 /** Whether `path` is a bundle folder: it holds configs/metadata.json. */

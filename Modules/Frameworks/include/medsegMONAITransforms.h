@@ -102,6 +102,13 @@ void
 MONAIScaleIntensityRange(MONAIImage & image, double aMin, double aMax, std::optional<double> bMin,
                          std::optional<double> bMax, bool clip);
 
+/** ScaleIntensity(minv, maxv, factor, channel_wise): with minv or maxv, rescale_array: (x - min) /
+ * (max - min), then * (maxv - minv) + minv when both are given (an image of one value becomes
+ * x * minv); without both, x * (1 + factor). Per channel when channelWise; float32, in place. */
+void
+MONAIScaleIntensity(MONAIImage & image, std::optional<double> minv, std::optional<double> maxv,
+                    std::optional<double> factor, bool channelWise);
+
 /** NormalizeIntensity(nonzero, channel_wise) without subtrahend/divisor: (x - mean) / std over
  * the voxels != 0 (nonzero) or all voxels, population std, std 0 -> 1, float32; only masked
  * voxels change; per channel when channelWise. In place. */

@@ -31,6 +31,7 @@ SupportedTransforms()
     { "Orientationd", Kind::Orientation },
     { "Spacingd", Kind::Spacing },
     { "ScaleIntensityRanged", Kind::ScaleIntensityRange },
+    { "ScaleIntensityd", Kind::ScaleIntensity },
     { "NormalizeIntensityd", Kind::NormalizeIntensity },
     { "CropForegroundd", Kind::CropForeground },
     { "Activationsd", Kind::Activations },
@@ -74,6 +75,7 @@ IgnoredArguments(Kind kind)
     table[Kind::Spacing] = with({ "pixdim", "mode", "padding_mode", "align_corners", "diagonal", "scale_extent",
                                   "recompute_affine", "min_pixdim", "max_pixdim", "ensure_same_shape" });
     table[Kind::ScaleIntensityRange] = with({ "a_min", "a_max", "b_min", "b_max", "clip" });
+    table[Kind::ScaleIntensity] = with({ "minv", "maxv", "factor", "channel_wise" });
     table[Kind::NormalizeIntensity] = with({ "nonzero", "channel_wise", "subtrahend", "divisor" });
     table[Kind::CropForeground] = with({ "source_key", "margin", "allow_smaller", "k_divisible", "mode", "select_fn",
                                          "start_coord_key", "end_coord_key", "channel_indices" });
@@ -147,6 +149,11 @@ public:
     const json v = PerKey(argument);
     if (v.is_null())
       return fallback;
+    // MONAI tests these with Python's `if x:`; configs write "True" strings too (non-empty: true).
+    if (v.is_string())
+      return !v.get<std::string>().empty();
+    if (v.is_number())
+      return v.get<double>() != 0.0;
     if (!v.is_boolean())
       Fail(argument, "must be true or false");
     return v.get<bool>();
@@ -281,7 +288,8 @@ ParseArguments(MONAITransform & t, const Arguments & a)
   {
     case Kind::LoadImage:
     case Kind::EnsureChannelFirst:
-      a.Require("channel_dim", json(nullptr), "the channel is the 4th dimension of the file, or there is none");
+      if (a.Has("channel_dim") && a.Get("channel_dim") != "no_channel")
+        a.Require("channel_dim", json(nullptr), "the channel is the 4th dimension of the file, or there is none");
       break;
     case Kind::EnsureType:
     case Kind::SaveImage:
@@ -323,6 +331,14 @@ ParseArguments(MONAITransform & t, const Arguments & a)
       t.bMin = a.OptionalNumber("b_min");
       t.bMax = a.OptionalNumber("b_max");
       t.clip = a.Bool("clip", false);
+      break;
+    case Kind::ScaleIntensity:
+      t.bMin = a.Has("minv") ? a.OptionalNumber("minv") : std::optional<double>(0.0);
+      t.bMax = a.Has("maxv") ? a.OptionalNumber("maxv") : std::optional<double>(1.0);
+      t.factor = a.OptionalNumber("factor");
+      t.channelWise = a.Bool("channel_wise", false);
+      if (!t.bMin && !t.bMax && !t.factor)
+        a.Fail("factor", "must be given when minv and maxv are null");
       break;
     case Kind::NormalizeIntensity:
       t.nonzero = a.Bool("nonzero", false);
@@ -389,6 +405,41 @@ ParseArguments(MONAITransform & t, const Arguments & a)
   }
 }
 
+/** The lists a Compose's `transforms` item is made of: the list itself, "@id" (a list elsewhere),
+ * or "$@a + @b + ..." (lists joined, as the Model Zoo's templates write it). */
+std::vector<std::string>
+ListParts(const MONAIConfig & config, const std::string & listId)
+{
+  const json & item = config.Raw(listId);
+  if (!item.is_string())
+    return { listId };
+  const std::string text = item.get<std::string>();
+  if (text.rfind("@", 0) == 0)
+    return ListParts(config, text.substr(1));
+  std::vector<std::string> parts;
+  if (text.rfind("$", 0) == 0)
+  {
+    std::string rest = text.substr(1);
+    size_t      start = 0;
+    while (start <= rest.size())
+    {
+      const size_t plus = rest.find('+', start);
+      std::string  term = rest.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+      term.erase(0, term.find_first_not_of(" \t"));
+      term.erase(term.find_last_not_of(" \t") + 1);
+      if (term.size() < 2 || term[0] != '@')
+        throw InputError(config.File(), listId + ": is Python code MedSeg does not run: " + text);
+      for (const std::string & sub : ListParts(config, term.substr(1)))
+        parts.push_back(sub);
+      if (plus == std::string::npos)
+        break;
+      start = plus + 1;
+    }
+    return parts;
+  }
+  throw InputError(config.File(), listId + ": must be a list of transforms");
+}
+
 /** The transforms of `compose` ("preprocessing" or "postprocessing"): a Compose dict or a list. */
 std::vector<MONAITransform>
 ReadTransforms(const MONAIConfig & config, const std::string & compose, const std::string & key)
@@ -404,14 +455,19 @@ ReadTransforms(const MONAIConfig & config, const std::string & compose, const st
       throw InputError(config.File(), compose + ": is '" + target + "', MedSeg reads a Compose of transforms");
     listId = compose + "::transforms";
   }
-  const json & list = config.Raw(listId);
-  if (!list.is_array())
-    throw InputError(config.File(), listId + ": must be a list of transforms");
-  std::vector<MONAITransform> transforms;
-  for (size_t i = 0; i < list.size(); ++i)
+  std::vector<std::string> ids; // every transform's id, in order
+  for (const std::string & part : ListParts(config, listId))
   {
-    std::string id = listId + "::" + std::to_string(i);
-    const json * raw = &list[i];
+    const json & list = config.Raw(part);
+    if (!list.is_array())
+      throw InputError(config.File(), part + ": must be a list of transforms");
+    for (size_t i = 0; i < list.size(); ++i)
+      ids.push_back(part + "::" + std::to_string(i));
+  }
+  std::vector<MONAITransform> transforms;
+  for (std::string id : ids)
+  {
+    const json * raw = &config.Raw(id);
     if (raw->is_string() && raw->get<std::string>().rfind("@", 0) == 0) // a reference to a transform defined elsewhere
     {
       id = raw->get<std::string>().substr(1);
@@ -501,7 +557,9 @@ ReadInferer(const MONAIConfig & config, MONAIBundle & bundle)
     a.Fail("mode", "= \"" + mode + "\" is not supported (constant or gaussian)");
   s.blend = mode == "gaussian" ? BlendMode::Gaussian : BlendMode::Constant;
   s.sigmaScale = a.Has("sigma_scale") ? a.Number("sigma_scale") : 0.125;
-  a.Require("padding_mode", "constant", "windows are padded with a constant");
+  bundle.paddingMode = a.String("padding_mode", "constant");
+  if (bundle.paddingMode != "constant" && bundle.paddingMode != "replicate" && bundle.paddingMode != "reflect")
+    a.Fail("padding_mode", "= \"" + bundle.paddingMode + "\" is not supported (constant, replicate or reflect)");
   if (a.Has("cval"))
     s.padValue = static_cast<float>(a.Number("cval"));
   a.Require("buffer_steps", json(nullptr), "MONAI's default");
@@ -561,7 +619,7 @@ ReadMetadata(MONAIBundle & bundle)
     {
       char *          end = nullptr;
       const long long index = std::strtoll(key.c_str(), &end, 10);
-      if (end == key.c_str() || *end != '\0' || index < 0 || index >= bundle.outputChannels + 1)
+      if (end == key.c_str() || *end != '\0' || index < 0)
         fail(outPath + ".channel_def", "has a key '" + key + "' that is not a class index");
       bundle.channelDef[index] = value.is_string() ? value.get<std::string>() : value.dump();
     }

@@ -89,6 +89,9 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
         case Kind::ScaleIntensityRange:
           MONAIScaleIntensityRange(image, t.aMin, t.aMax, t.bMin, t.bMax, t.clip);
           break;
+        case Kind::ScaleIntensity:
+          MONAIScaleIntensity(image, t.bMin, t.bMax, t.factor, t.channelWise);
+          break;
         case Kind::NormalizeIntensity:
           MONAINormalizeIntensity(image, t.nonzero, t.channelWise);
           break;
@@ -108,9 +111,35 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
   report(0.05);
 
   // The inferer: MONAI's array [C, I, J, K] is run as MedSeg's [C, Z, Y, X] (see MONAIBundle::window).
+  // An axis shorter than roi_size is padded diff // 2 before, the rest after; the sliding window
+  // pads with `cval` itself, other modes are applied here and cropped off afterwards.
+  const std::array<int64_t, 3> shape = image.SpatialShape();
+  std::array<int64_t, 3>       before{};
+  std::vector<int64_t>         pad; // torch order: last axis first
+  for (int d = 2; d >= 0; --d)
+  {
+    const int64_t diff = std::max<int64_t>(0, m_Bundle.roiSize[d] - shape[d]);
+    before[d] = diff / 2;
+    pad.insert(pad.end(), { diff / 2, diff - diff / 2 });
+  }
+  at::Tensor input = image.data;
+  const bool selfPadded = m_Bundle.paddingMode != "constant" && std::any_of(pad.begin(), pad.end(), [](int64_t p) { return p > 0; });
+  if (selfPadded)
+  {
+    input = m_Bundle.paddingMode == "replicate" ? at::replication_pad3d(input.unsqueeze(0), pad)[0]
+                                                 : at::reflection_pad3d(input.unsqueeze(0), pad)[0];
+  }
   const SlidingWindowInferer inferer(m_Bundle.window);
   MONAIImage                 pred;
-  pred.data = inferer.Run(image.data, *m_Network, [&](double f) { report(0.05 + 0.85 * f); });
+  pred.data = inferer.Run(input, *m_Network, [&](double f) { report(0.05 + 0.85 * f); });
+  if (selfPadded)
+  {
+    using at::indexing::Slice;
+    pred.data = pred.data
+                  .index({ Slice(), Slice(before[0], before[0] + shape[0]), Slice(before[1], before[1] + shape[1]),
+                           Slice(before[2], before[2] + shape[2]) })
+                  .contiguous();
+  }
   pred.affine = image.affine;
   image.data = at::Tensor(); // the preprocessed image is not needed any more
   if (pred.data.size(0) != m_Bundle.outputChannels)
@@ -122,7 +151,7 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
   const auto classes = static_cast<unsigned int>(pred.data.size(0));
 
   // Postprocessing, in the config's order.
-  at::Tensor scores; // what AsDiscreted received, for --probabilities
+  MONAIImage scores; // what AsDiscreted received, for --probabilities (inverted too by a later Invertd)
   for (const MONAITransform & t : m_Bundle.postprocessing)
   {
     switch (t.kind)
@@ -134,6 +163,8 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
           pred.data = at::sigmoid(pred.data);
         break;
       case Kind::Invert:
+        if (scores.data.defined()) // scores taken before: brought back as Invertd brings back the scores it gets
+          scores = MONAIInvert(scores, applied, false);
         pred = MONAIInvert(pred, applied, t.nearestInterp);
         break;
       case Kind::AsDiscrete:
@@ -141,8 +172,8 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
           throw InputError(m_Bundle.configFile, t.id + " (" + t.name + "): a threshold over " +
                                                   std::to_string(pred.data.size(0)) +
                                                   " channels gives no label map; use argmax");
-        if (wantProbabilities && !scores.defined())
-          scores = pred.data;
+        if (wantProbabilities && !scores.data.defined())
+          scores = pred;
         pred.data = t.argmax ? pred.data.argmax(0, /*keepdim=*/true).to(at::kFloat)
                              : (pred.data >= *t.threshold).to(at::kFloat);
         break;
@@ -165,14 +196,14 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
   if (onInputGrid) // Invertd brought it back: the input's geometry exactly, not its float affine
   {
     result.labels = TensorToImage<LabelImage3>(labels.permute({ 2, 1, 0 }).contiguous(), channels.front());
-    if (scores.defined())
-      result.probabilities = TensorToVectorImage(ToBufferOrder(scores), channels.front());
+    if (scores.data.defined() && scores.SpatialShape() == loadedShape)
+      result.probabilities = TensorToVectorImage(ToBufferOrder(scores.data), channels.front());
   }
   else
   {
     result.labels = MONAILabelsToImage(labels, pred.affine);
-    if (scores.defined())
-      result.probabilities = TensorToVectorImage(ToBufferOrder(scores), result.labels);
+    if (scores.data.defined() && scores.SpatialShape() == pred.SpatialShape())
+      result.probabilities = TensorToVectorImage(ToBufferOrder(scores.data), result.labels);
   }
   report(1.0);
   return result;

@@ -233,6 +233,35 @@ MONAILabelsToImage(const at::Tensor & labels, const at::Tensor & affine)
 }
 
 void
+MONAIScaleIntensity(MONAIImage & image, std::optional<double> minv, std::optional<double> maxv,
+                    std::optional<double> factor, bool channelWise)
+{
+  PrepareData(image, "ScaleIntensity");
+  // ScaleIntensity.__call__ and transforms.utils.rescale_array, in float32 as torch computes them.
+  const auto rescale = [&](const at::Tensor & x) -> at::Tensor {
+    const at::Tensor lo = x.min(), hi = x.max();
+    if (lo.item<float>() == hi.item<float>())
+      return minv ? x.mul(*minv) : x.clone();
+    const at::Tensor norm = (x - lo) / (hi - lo);
+    return minv && maxv ? norm.mul(*maxv - *minv).add(*minv) : norm;
+  };
+  if (minv || maxv)
+  {
+    if (channelWise)
+    {
+      std::vector<at::Tensor> channels;
+      for (int64_t c = 0; c < image.data.size(0); ++c)
+        channels.push_back(rescale(image.data[c]));
+      image.data = at::stack(channels).contiguous();
+    }
+    else
+      image.data = rescale(image.data).contiguous();
+  }
+  else if (factor)
+    image.data = image.data.mul(1.0 + *factor).contiguous();
+}
+
+void
 MONAIScaleIntensityRange(MONAIImage & image, double aMin, double aMax, std::optional<double> bMin,
                          std::optional<double> bMax, bool clip)
 {
