@@ -259,3 +259,39 @@ postprocessing:
   EXPECT_EQ(bundle.window.blend, medseg::BlendMode::Constant); // MONAI's default mode
   EXPECT_DOUBLE_EQ(bundle.window.overlap, 0.25);
 }
+
+TEST(MONAIBundle, ReadsTheModelZoosOtherSpellings)
+{
+  // As the Zoo's templates and prostate/whole-body bundles write them: transforms joined from
+  // lists, boolean strings, no_channel, ScaleIntensityd, a replicate-padded inferer, AsDiscreted
+  // and KeepLargestConnectedComponentd before Invertd.
+  Bundle b;
+  b.config["load"] = json::array({ b.Transform("preprocessing", 0),
+                                   { { "_target_", "EnsureChannelFirstd" }, { "keys", "image" }, { "channel_dim", "no_channel" } } });
+  b.config["intensity"] = json::array({ { { "_target_", "ScaleIntensityd" }, { "keys", "image" }, { "minv", -1.0 } },
+                                        { { "_target_", "NormalizeIntensityd" }, { "keys", "image" }, { "nonzero", "True" } } });
+  b.config["preprocessing"]["transforms"] = "$@load + @intensity";
+  b.config["inferer"]["padding_mode"] = "replicate";
+  auto & post = b.config["postprocessing"]["transforms"];
+  post = json::array({ post[2], post[3], post[1], post[4] }); // AsDiscreted, KeepLargest..., Invertd, SaveImaged
+  const MONAIBundle bundle = b.Read();
+  using K = MONAITransform::Kind;
+  ASSERT_EQ(bundle.preprocessing.size(), 4u);
+  EXPECT_EQ(bundle.preprocessing[0].id, "load::0");
+  EXPECT_EQ(bundle.preprocessing[1].kind, K::EnsureChannelFirst);
+  EXPECT_EQ(bundle.preprocessing[2].kind, K::ScaleIntensity);
+  EXPECT_EQ(bundle.preprocessing[2].bMin, -1.0);
+  EXPECT_EQ(bundle.preprocessing[2].bMax, 1.0); // maxv's default
+  EXPECT_EQ(bundle.preprocessing[3].id, "intensity::1");
+  EXPECT_TRUE(bundle.preprocessing[3].nonzero) << "a non-empty string is true, as Python's `if nonzero:`";
+  EXPECT_EQ(bundle.paddingMode, "replicate");
+  EXPECT_EQ(bundle.postprocessing[0].kind, K::AsDiscrete);
+  EXPECT_EQ(bundle.postprocessing[2].kind, K::Invert);
+
+  Bundle code;
+  code.config["preprocessing"]["transforms"] = "$[t for t in @load]";
+  EXPECT_TRUE(Contains(code.Refusal(), "preprocessing::transforms: is Python code")) << code.Refusal();
+  Bundle circular;
+  circular.config["inferer"]["padding_mode"] = "circular";
+  EXPECT_TRUE(Contains(circular.Refusal(), "padding_mode = \"circular\" is not supported")) << circular.Refusal();
+}
