@@ -84,6 +84,7 @@ struct MONAIBundle
   std::vector<MONAITransform> postprocessing;
   SlidingWindowSettings       window; //!< the SlidingWindowInferer's settings in MedSeg's terms (MONAI placement)
   std::array<int64_t, 3>      roiSize{}; //!< roi_size in MONAI's array order (I, J, K)
+  bool                        wholeImage{ false }; //!< SimpleInferer: the network runs on the whole image
   std::string                 paddingMode{ "constant" }; //!< how an image smaller than roi_size is padded: constant | replicate | reflect
 };
 

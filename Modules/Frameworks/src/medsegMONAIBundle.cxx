@@ -2,6 +2,7 @@
 
 #include "medsegError.h"
 #include "medsegMONAIConfig.h"
+#include "medsegMONAIMetadata.h"
 
 #include <nlohmann/json.hpp>
 
@@ -223,7 +224,9 @@ public:
     if (Has(argument))
     {
       const json v = Get(argument);
-      if (!v.is_null() && v != expected)
+      // Booleans as MONAI tests them (`if independent:`), so "True" is true; other values exactly.
+      const bool same = expected.is_boolean() ? Bool(argument, expected.get<bool>()) == expected.get<bool>() : v == expected;
+      if (!v.is_null() && !same)
         Fail(argument, "= " + v.dump() + " is not supported (" + why + ")");
     }
   }
@@ -532,8 +535,21 @@ ReadInferer(const MONAIConfig & config, MONAIBundle & bundle)
   std::string  target = raw.is_object() ? raw.value("_target_", std::string()) : std::string();
   if (target.rfind("monai.inferers.", 0) == 0)
     target = target.substr(15);
+  if (target == "SimpleInferer") // the network on the whole image at once: one window as large as the image
+  {
+    for (const auto & [key, value] : raw.items())
+      if (key != "_target_")
+        throw InputError(config.File(), "inferer (SimpleInferer): " + key + " is an argument MedSeg does not support");
+    bundle.wholeImage = true;
+    bundle.window.blend = BlendMode::Constant;
+    bundle.window.batchSize = 1;
+    bundle.window.blended = BlendedScores::Logits;
+    bundle.window.windowPositions = WindowPositions::MONAI;
+    return;
+  }
   if (target != "SlidingWindowInferer")
-    throw InputError(config.File(), "inferer: '" + target + "' is not supported (MedSeg runs a SlidingWindowInferer)");
+    throw InputError(config.File(), "inferer: '" + target +
+                                      "' is not supported (MedSeg runs a SlidingWindowInferer or a SimpleInferer)");
   const Arguments a(config, "inferer", target);
   for (const auto & [key, value] : raw.items())
   {
@@ -576,56 +592,6 @@ ReadInferer(const MONAIConfig & config, MONAIBundle & bundle)
   }
 }
 
-void
-ReadMetadata(MONAIBundle & bundle)
-{
-  const MONAIConfig meta = MONAIConfig::ReadFile(bundle.metadataFile);
-  const json &      root = meta.Raw();
-  bundle.name = root.value("name", fs::path(bundle.folder).filename().string());
-  bundle.version = root.value("version", std::string());
-  bundle.description = root.value("description", std::string());
-  const auto fail = [&](const std::string & field, const std::string & problem) {
-    throw InputError(bundle.metadataFile, "field '" + field + "' " + problem);
-  };
-  if (!root.contains("network_data_format") || !root["network_data_format"].is_object())
-    fail("network_data_format", "is missing");
-  const json & format = root["network_data_format"];
-  for (const char * side : { "inputs", "outputs" })
-  {
-    if (!format.contains(side) || !format[side].is_object() || format[side].size() != 1)
-      fail(std::string("network_data_format.") + side, "must name exactly one tensor");
-  }
-  const auto & input = *format["inputs"].begin();
-  bundle.imageKey = format["inputs"].begin().key();
-  const std::string inPath = "network_data_format.inputs." + bundle.imageKey;
-  if (!input.contains("num_channels") || !input["num_channels"].is_number_integer() ||
-      input["num_channels"].get<int64_t>() < 1)
-    fail(inPath + ".num_channels", "must be a positive integer");
-  bundle.inputChannels = input["num_channels"].get<int64_t>();
-  if (input.contains("spatial_shape") && input["spatial_shape"].is_array())
-    for (const auto & v : input["spatial_shape"])
-      if (v.is_number_integer())
-        bundle.spatialShape.push_back(v.get<int64_t>());
-  const auto & output = *format["outputs"].begin();
-  bundle.predKey = format["outputs"].begin().key();
-  const std::string outPath = "network_data_format.outputs." + bundle.predKey;
-  if (!output.contains("num_channels") || !output["num_channels"].is_number_integer() ||
-      output["num_channels"].get<int64_t>() < 1)
-    fail(outPath + ".num_channels", "must be a positive integer");
-  bundle.outputChannels = output["num_channels"].get<int64_t>();
-  if (output.contains("channel_def") && output["channel_def"].is_object())
-  {
-    for (const auto & [key, value] : output["channel_def"].items())
-    {
-      char *          end = nullptr;
-      const long long index = std::strtoll(key.c_str(), &end, 10);
-      if (end == key.c_str() || *end != '\0' || index < 0)
-        fail(outPath + ".channel_def", "has a key '" + key + "' that is not a class index");
-      bundle.channelDef[index] = value.is_string() ? value.get<std::string>() : value.dump();
-    }
-  }
-}
-
 } // namespace
 
 bool
@@ -659,7 +625,7 @@ ReadMONAIBundle(const std::string & folder)
   if (!fs::is_regular_file(bundle.modelFile, ec))
     throw InputError(bundle.modelFile, "is missing: MedSeg runs a bundle's TorchScript network (models/model.ts; "
                                        "export one with MONAI's `python -m monai.bundle ckpt_export`)");
-  ReadMetadata(bundle);
+  detail::ReadMONAIMetadata(bundle);
 
   MONAIConfig config = MONAIConfig::ReadFile(bundle.configFile);
   config.Set("bundle_root", fs::absolute(folder).lexically_normal().string());
@@ -681,39 +647,6 @@ ReadMONAIBundle(const std::string & folder)
                                             " classes but outputs." + bundle.predKey + ".num_channels is " +
                                             std::to_string(bundle.outputChannels));
   return bundle;
-}
-
-std::string
-DescribeMONAIBundle(const MONAIBundle & bundle)
-{
-  json labels = json::array();
-  for (const auto & [index, name] : bundle.channelDef)
-    labels.push_back({ { "value", index }, { "name", name } });
-  json pre = json::array(), post = json::array();
-  for (const auto & t : bundle.preprocessing)
-    pre.push_back(t.name);
-  for (const auto & t : bundle.postprocessing)
-    post.push_back(t.name);
-  const auto & w = bundle.window;
-  return json{ { "format", "monai-bundle" },
-               { "name", bundle.name },
-               { "version", bundle.version },
-               { "description", bundle.description },
-               { "folder", bundle.folder },
-               { "config", fs::path(bundle.configFile).filename().string() },
-               { "network", "models/model.ts" },
-               { "input_channels", bundle.inputChannels },
-               { "output_channels", bundle.outputChannels },
-               { "labels", labels },
-               { "preprocessing", pre },
-               { "inferer",
-                 { { "roi_size", bundle.roiSize },
-                   { "sw_batch_size", w.batchSize },
-                   { "overlap", w.overlap },
-                   { "mode", w.blend == BlendMode::Gaussian ? "gaussian" : "constant" },
-                   { "sigma_scale", w.sigmaScale } } },
-               { "postprocessing", post } }
-    .dump(2);
 }
 
 } // namespace medseg

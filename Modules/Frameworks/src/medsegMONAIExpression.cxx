@@ -531,6 +531,20 @@ private:
             Expect(*part == '.' ? Token::Operator : Token::Name, part);
           return Call("os.path.join", ev);
         }
+        if (t.text == "monai" && Is(Token::Operator, ".") && Is(Token::Name, "utils", 1) && Is(Token::Operator, ".", 2) &&
+            Is(Token::Name, "CommonKeys", 3) && Is(Token::Operator, ".", 4))
+        {
+          // monai.utils.CommonKeys: the key names the Zoo's templates refer to, plain strings.
+          static const std::map<std::string, std::string> keys = {
+            { "IMAGE", "image" }, { "LABEL", "label" }, { "PRED", "pred" }, { "LOSS", "loss" }, { "METADATA", "metadata" }
+          };
+          const auto found = m_Pos + 5 < m_Tokens.size() ? keys.find(m_Tokens[m_Pos + 5].text) : keys.end();
+          if (found != keys.end())
+          {
+            m_Pos += 6;
+            return found->second;
+          }
+        }
         if (IsPythonBuiltin(t.text) && Is(Token::Operator, "("))
           return Call(t.text, ev);
         break;

@@ -118,7 +118,7 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
   std::vector<int64_t>         pad; // torch order: last axis first
   for (int d = 2; d >= 0; --d)
   {
-    const int64_t diff = std::max<int64_t>(0, m_Bundle.roiSize[d] - shape[d]);
+    const int64_t diff = m_Bundle.wholeImage ? 0 : std::max<int64_t>(0, m_Bundle.roiSize[d] - shape[d]);
     before[d] = diff / 2;
     pad.insert(pad.end(), { diff / 2, diff - diff / 2 });
   }
@@ -129,7 +129,22 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
     input = m_Bundle.paddingMode == "replicate" ? at::replication_pad3d(input.unsqueeze(0), pad)[0]
                                                  : at::reflection_pad3d(input.unsqueeze(0), pad)[0];
   }
-  const SlidingWindowInferer inferer(m_Bundle.window);
+  SlidingWindowSettings window = m_Bundle.window;
+  if (m_Bundle.wholeImage) // SimpleInferer: one window, the image itself
+  {
+    window.patchSize = { { shape[2], shape[1], shape[0] } };
+    window.overlap = 0.0;
+    try
+    {
+      window.Validate();
+    }
+    catch (const std::invalid_argument & e)
+    {
+      throw InputError(m_Bundle.configFile, std::string("inferer (SimpleInferer): the image is too large to run at once: ") +
+                                              e.what());
+    }
+  }
+  const SlidingWindowInferer inferer(window);
   MONAIImage                 pred;
   pred.data = inferer.Run(input, *m_Network, [&](double f) { report(0.05 + 0.85 * f); });
   if (selfPadded)

@@ -204,9 +204,12 @@ TEST(MONAIBundle, RefusesArgumentsItDoesNotFollow)
   Bundle unknown;
   unknown.Transform("preprocessing", 2)["spin"] = 1;
   EXPECT_TRUE(Contains(unknown.Refusal(), "spin is an argument MedSeg does not support")) << unknown.Refusal();
-  Bundle simple;
+  Bundle slices;
+  slices.config["inferer"] = { { "_target_", "SliceInferer" }, { "roi_size", { 64, 64 } } };
+  EXPECT_TRUE(Contains(slices.Refusal(), "'SliceInferer' is not supported")) << slices.Refusal();
+  Bundle simple; // the whole image at once
   simple.config["inferer"] = { { "_target_", "SimpleInferer" } };
-  EXPECT_TRUE(Contains(simple.Refusal(), "'SimpleInferer' is not supported")) << simple.Refusal();
+  EXPECT_TRUE(simple.Read().wholeImage);
 }
 
 TEST(MONAIBundle, RefusesMetadataThatContradictThemselvesOrLackALabelMap)

@@ -483,3 +483,11 @@ TEST(MONAIConfig, SetAddsParentsOverridesAndNormalises)
   EXPECT_TRUE(Contains(ErrorOf([&] { config.Set("n::m", 1); }), "n::m: cannot be set, n is not a mapping"));
   EXPECT_EQ(config.Raw("n"), 5);
 }
+
+TEST(MONAIConfigExpression, CommonKeysAreTheKeyNamesTheZoosTemplatesUse)
+{
+  EXPECT_EQ(Evaluate("$monai.utils.CommonKeys.IMAGE"), "image");
+  EXPECT_EQ(Evaluate("$[monai.utils.CommonKeys.PRED, monai.utils.CommonKeys.LABEL]"), json::parse(R"(["pred", "label"])"));
+  EXPECT_THROW(Evaluate("$monai.utils.CommonKeys.NOT_A_KEY"), medseg::InputError);
+  EXPECT_THROW(Evaluate("$monai.utils.set_determinism(seed=0)"), medseg::InputError);
+}
