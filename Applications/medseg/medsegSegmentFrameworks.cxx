@@ -3,6 +3,7 @@
 
 #include "medsegError.h"
 #include "medsegMONAISegmenter.h"
+#include "medsegMONAITransforms.h"
 #include "medsegNNUNetSegmenter.h"
 
 #include <sstream>
@@ -104,7 +105,9 @@ RunMONAIBundle(const ParsedArguments & args, const std::string & folder, const s
   TorchScriptModelOptions options;
   options.device = args.Get("device");
   options.optimize = !args.Flag("no-optimize");
-  const MONAISegmenter    segmenter(bundle, LoadMONAINetwork(bundle, options));
+  MONAISegmenter segmenter(bundle, LoadMONAINetwork(bundle, options));
+  if (const auto affine = ReadNibabelAffine(args.GetAll("input").front()))
+    segmenter.SetLoadedAffine(*affine);
   const MONAISegmentation result = segmenter.Run(images, wantProbabilities, progress);
   ModelRun                run;
   run.labels = result.labels;

@@ -18,6 +18,11 @@ Bundles (configs modelled on the Model Zoo's spleen_ct_segmentation inference.js
   multichannel (c) inference.yaml; 2 input channels (a 4-D NIfTI, channels last), 3 labels; values
                   given by @ / $ / # references.
   unsupported (d) spleen_ct's config plus RandGaussianNoised in preprocessing: must be refused.
+  zoo_style   (f) Model Zoo spellings (monai_fixture_zoo.py): preprocessing "$@a + @b", EnsureChannelFirstd
+  zoo_yaml        channel_dim "no_channel", ScaleIntensityd with NormalizeIntensityd(nonzero "True") in
+                  both orders, SlidingWindowInferer padding_mode replicate / reflect with an axis shorter
+                  than roi, AsDiscreted + KeepLargestConnectedComponentd before Invertd (nearest).
+                  zoo_yaml's transforms: '@transforms'.  Both reuse mri_lesion's network.
   refusals    (e) more bundles MedSeg must refuse, each for one reason (cases.json: refusal):
                   missing_model (no models/model.ts), channel_mismatch (metadata.json: 2 input
                   channels, config/images/model.ts: 1), label_mismatch (metadata.json: 3 output
@@ -47,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import monai_reference as ref  # noqa: E402
 import monai_fixture_network as fnet  # noqa: E402
+import monai_fixture_zoo as zoo  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
 # Geometry and phantoms (world = RAS mm, as nibabel's affine)
@@ -413,7 +419,7 @@ RUNS = [
          notes="LPS-stored (affine diag(-,-,+)): Orientationd flips x and y"),
     dict(name="spleen_oblique", bundle="spleen_ct", kind="ct", shape=(30, 40, 36), direction=PERM_OBLIQUE,
          spacing=(1.6, 1.4, 1.8), centre=(0.0, 0.0, 0.0),
-         notes="oblique (15 deg about z, 8 about x) with permuted axes (stored axis 0 ~ S): Orientationd "
+         notes="oblique (15 deg about z, 8 about x) with permuted axes (stored ASR): Orientationd "
                "transposes, Spacingd keeps the rotation"),
     dict(name="mri_las", bundle="mri_lesion", kind="mr", shape=(48, 40, 28), direction=LAS,
          spacing=(0.9, 1.1, 1.6), centre=(3.0, 2.0, 1.0), body_shift=(-14.0, 0.0, 0.0), blob=True,
@@ -428,6 +434,19 @@ RUNS = [
          notes="4-D NIfTI (X,Y,Z,2), LPS-stored and oblique (12 deg about y)"),
     dict(name="multichannel_ras", bundle="multichannel", kind="mc", shape=(36, 36, 24), direction=np.eye(3),
          spacing=(1.3, 1.3, 1.9), centre=(0.0, 0.0, 0.0), notes="4-D NIfTI (X,Y,Z,2), RAS"),
+    dict(name="zoo_ras_short", bundle="zoo_style", kind="mr", shape=(40, 44, 18), direction=np.eye(3),
+         spacing=(1.0, 0.9, 1.5), centre=(2.0, -3.0, 4.0), blob=True,
+         notes="RAS; z after Spacingd 1.2 is 22 < roi 32: replicate padding (5 + 5) of a head cut by both z "
+               "faces; a second lesion removed by KeepLargestConnectedComponentd before Invertd"),
+    dict(name="zoo_lps_oblique", bundle="zoo_style", kind="mr", shape=(42, 20, 38), direction=rot(1, 10) @ LPS,
+         spacing=(1.1, 1.4, 1.0), centre=(-4.0, 6.0, 0.0), blob=True,
+         notes="LPS-stored, 10 deg oblique about y; the short stored axis (j, 20 x 1.4 mm) gives 24 < 32 after "
+               "Spacingd: replicate padding along A-P"),
+    dict(name="zoo_yaml_oblique", bundle="zoo_yaml", kind="mr", shape=(22, 40, 36), direction=PERM_OBLIQUE,
+         spacing=(1.3, 1.0, 1.1), centre=(0.0, 2.0, -2.0), blob=True,
+         notes="oblique (15 deg about z, 8 about x), permuted axes (stored ASR); the short stored axis (i, 22 x "
+               "1.3 mm, ~A) gives 24 < 32 after Orientationd + Spacingd: reflect padding (4 + 4) along A-P; "
+               "Invertd nearest meets coordinates within 1e-7 of .5 (float32 header)"),
     # Refusals: MedSeg must exit non-zero with one stderr line naming the bundle (folder or file), write
     # nothing.  refusal_file: the file at fault, relative to the bundle; names: words the line must hold.
     dict(name="unsupported_refused", bundle="unsupported", kind="ct", image="spleen_ras",
@@ -555,6 +574,14 @@ def _make(out, iters, exact_grid):
     net_c, lc = train("mc", 2, 3, (1.2, 1.2, 1.5), z_all, iters, 3)
     fnet.save_model(net_c, b)
     timings["multichannel"] = dict(train_s=round(time.time() - t, 1), final_loss=round(lc, 3))
+    # (f) Model Zoo spellings, mri_lesion's network
+    zoo_meta = lambda vr: metadata("Zoo-style lesion segmentation (MedSeg test)", "Lesion segmentation", "MR", 1,  # noqa: E731
+                                   {"0": "background", "1": "lesion"}, [32, 32, 32], vr, "magnitude")
+    for name, config, config_name, vr in (("zoo_style", zoo.zoo_style_config(), "inference.json", [-4, 4]),
+                                          ("zoo_yaml", zoo.ZOO_YAML, "inference.yaml", [-1, 1])):
+        b = write_bundle(out, name, config, config_name, zoo_meta(vr),
+                         readme(name, "Model Zoo spellings; see Testing/MONAI/monai_fixture_zoo.py."))
+        fnet.save_model(net_b, b)
 
     # test images and reference predictions
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
@@ -614,7 +641,8 @@ def main(argv=None):
                    help="expected labels with the pure-numpy voxel mapping instead of torch affine_grid coordinates")
     a = ap.parse_args(argv)
     if os.path.exists(a.out) and os.listdir(a.out):
-        for name in ("spleen_ct", "mri_lesion", "multichannel", "images", "expected") + REFUSAL_BUNDLES:
+        for name in ("spleen_ct", "mri_lesion", "multichannel", "images", "expected") + zoo.ZOO_BUNDLES + \
+                REFUSAL_BUNDLES:
             shutil.rmtree(os.path.join(a.out, name), ignore_errors=True)
     return make(a.out, a.iters, a.exact_grid)
 

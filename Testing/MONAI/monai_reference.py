@@ -7,15 +7,19 @@ Written here from reading MONAI 1.5.0's source (not copied; each step names the 
 follows).  Only the TorchScript network itself runs in torch (BUNDLE/models/model.ts, as MedSeg's
 C++ side will load it); every transform, the sliding window and the inversion are numpy/scipy.
 
-Supported:  LoadImaged (NibabelReader), EnsureChannelFirstd, Orientationd, Spacingd,
-ScaleIntensityRanged, NormalizeIntensityd, CropForegroundd, EnsureTyped; SlidingWindowInferer;
+Supported:  LoadImaged (NibabelReader), EnsureChannelFirstd (channel_dim None, "no_channel" or an
+axis), Orientationd, Spacingd, ScaleIntensityRanged, ScaleIntensityd, NormalizeIntensityd,
+CropForegroundd, EnsureTyped; SlidingWindowInferer (padding_mode constant, replicate, reflect);
 Activationsd (softmax/sigmoid), Invertd, AsDiscreted (argmax), KeepLargestConnectedComponentd,
-SaveImaged.  Anything else raises Unsupported (exit code 3 from the CLI).
+SaveImaged, in the config's order (AsDiscreted/KeepLargestConnectedComponentd may come before
+Invertd).  A Compose's transforms may be a list, "@list" or an expression such as "$@a + @b".
+Boolean arguments follow Python's truthiness (ops.truthy); `_disabled_` follows ConfigComponent.
+Anything else raises Unsupported (exit code 3 from the CLI).  The intensity steps, the sliding
+window and the label post-processing are in monai_reference_ops.py.
 """
 import argparse
 import importlib
 import json
-import math
 import os
 import re
 import sys
@@ -23,13 +27,16 @@ import sys
 import nibabel
 import nibabel.orientations as nio
 import numpy as np
-from scipy import ndimage
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 AFFINE_TOL = 1e-3  # monai.data.utils.AFFINE_TOL
 
 
-class Unsupported(Exception):
-    pass
+from monai_reference_ops import (Unsupported, disabled, importance_map, keep_largest_cc,  # noqa: E402,F401
+                                 normalize_intensity, rescale_array, scale_intensity, scale_intensity_range,
+                                 scan_interval, sliding_window, softmax, torchscript_predictor, truthy,
+                                 window_starts)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -146,13 +153,21 @@ def load_image(path):
     return data, np.array(img.affine, dtype=np.float64)
 
 
-def ensure_channel_first(data):
-    """EnsureChannelFirst: 3-D ('no_channel') gets a leading channel axis; 4-D moves axis -1 first."""
-    if data.ndim == 3:
-        return data[None]
-    if data.ndim == 4:
-        return np.ascontiguousarray(np.moveaxis(data, -1, 0))
-    raise Unsupported(f"image of {data.ndim} dims")
+def ensure_channel_first(data, channel_dim=None):
+    """EnsureChannelFirst: channel_dim None takes the reader's original_channel_dim (NibabelReader:
+    'no_channel' for 3-D, -1 for 4-D); 'no_channel' adds a leading axis (img[None]) whatever the
+    dims; an integer moves that axis first (moveaxis).  The result must be (C, X, Y, Z)."""
+    if channel_dim is None:
+        channel_dim = "no_channel" if data.ndim == 3 else -1
+    if channel_dim == "no_channel":
+        out = data[None]
+    elif isinstance(channel_dim, int) and not isinstance(channel_dim, bool):
+        out = np.ascontiguousarray(np.moveaxis(data, channel_dim, 0))
+    else:
+        raise Unsupported(f"EnsureChannelFirstd channel_dim {channel_dim!r}")
+    if out.ndim != 4:
+        raise Unsupported(f"image of {data.ndim} dims (channel_dim {channel_dim!r})")
+    return out
 
 
 def orientation(img, axcodes="RAS"):
@@ -243,13 +258,38 @@ def torch_grid_coords(xform, in_shape, out_shape):
     return np.stack([((grid[:, 2 - a] + 1) * n[a] - 1) / 2 for a in range(3)])
 
 
+_HALF_AWAY = []
+
+
+def nearest_index(src):
+    """grid_sample(mode='nearest') on a 5-D input (what MONAI's 3-D resampling calls): torch 1.13's CPU
+    kernel rounds the source coordinate half away from zero (std::round; its 2-D kernel and numpy's
+    rint round half to even).  Exact .5 coordinates are common (e.g. Invertd nearest from 1.2 mm back
+    to 1.5 mm voxels), so the rule matters; it is probed once from the torch at hand (torch 1.13's
+    rule without torch)."""
+    if not _HALF_AWAY:
+        try:
+            import torch
+            vol = torch.arange(4, dtype=torch.float64).reshape(1, 1, 1, 1, 4)
+            grid = torch.zeros(1, 1, 1, 1, 3, dtype=torch.float64)
+            grid[..., 0] = 0.5  # source x = ((0.5 + 1) * 4 - 1) / 2 = 2.5
+            _HALF_AWAY.append(float(torch.nn.functional.grid_sample(vol, grid, mode="nearest",
+                                                                    align_corners=False)) == 3.0)
+        except ImportError:
+            _HALF_AWAY.append(True)
+    if not _HALF_AWAY[0]:
+        return np.rint(src).astype(np.int64)
+    t = np.trunc(src)
+    return (t + np.where(np.abs(src - t) >= 0.5, np.sign(src), 0.0)).astype(np.int64)
+
+
 def resample(data, xform, out_shape, mode="bilinear", padding_mode="border"):
     """SpatialResample -> monai.networks.layers.AffineTransform(normalized=False, reverse_indexing=True)
     -> torch grid_sample(align_corners=False).  to_norm_affine makes the net mapping exact in voxel
     indices: src_index = xform @ dst_index (voxel centres on integers).  bilinear (= trilinear);
     'border' clamps the source coordinate to [0, n-1] (grid_sampler clip_coordinates), 'zeros'
-    gives out-of-range neighbours weight x value 0; 'nearest' rounds half to even (nearbyint).
-    Computed in float64 (Spacing dtype default), returned as float32."""
+    gives out-of-range neighbours weight x value 0; 'nearest' rounds as torch's 3-D grid_sample does
+    (nearest_index).  Computed in float64 (Spacing dtype default), returned as float32."""
     data = data.astype(np.float64)
     n = np.array(data.shape[1:])
     g = np.indices(out_shape, dtype=np.float64).reshape(3, -1)
@@ -260,7 +300,7 @@ def resample(data, xform, out_shape, mode="bilinear", padding_mode="border"):
     elif padding_mode != "zeros":
         raise Unsupported(f"padding_mode {padding_mode}")
     if mode == "nearest":
-        idx = np.rint(src).astype(np.int64)
+        idx = nearest_index(src)
         ok = np.all((idx >= 0) & (idx < n[:, None]), axis=0)
         for c in range(data.shape[0]):
             out[c, ok] = data[c][idx[0, ok], idx[1, ok], idx[2, ok]]
@@ -314,46 +354,6 @@ def spacing(img, pixdim, mode="bilinear", padding_mode="border", align_corners=F
     return img
 
 
-def scale_intensity_range(img, a_min, a_max, b_min=None, b_max=None, clip=False):
-    """ScaleIntensityRange.__call__, float32: (x - a_min)/(a_max - a_min) * (b_max - b_min) + b_min,
-    then clip to [b_min, b_max]."""
-    x = img.data.astype(np.float32)
-    if a_max - a_min == 0.0:
-        raise Unsupported("a_min == a_max")
-    x = (x - np.float32(a_min)) / np.float32(a_max - a_min)
-    if b_min is not None and b_max is not None:
-        x = x * np.float32(b_max - b_min) + np.float32(b_min)
-    if clip:
-        x = np.clip(x, np.float32(b_min), np.float32(b_max))
-    img.data = x.astype(np.float32)
-    return img
-
-
-def normalize_intensity(img, nonzero=False, channel_wise=False, subtrahend=None, divisor=None):
-    """NormalizeIntensity._normalize: mask = x != 0 when nonzero (all voxels otherwise); mean and
-    population std (unbiased=False) over the mask, std 0 -> 1; only masked voxels change.
-    channel_wise: per channel; else over the whole (C,...) array.  float32."""
-    if subtrahend is not None or divisor is not None:
-        raise Unsupported("NormalizeIntensityd subtrahend/divisor")
-
-    def norm(x):
-        m = (x != 0) if nonzero else np.ones(x.shape, bool)
-        if nonzero and not m.any():
-            return x
-        v = x[m].astype(np.float64)
-        mean = float(np.float32(v.mean()))
-        std = float(np.float32(v.std()))
-        if std == 0.0:
-            std = 1.0
-        x = x.copy()
-        x[m] = (x[m] - np.float32(mean)) / np.float32(std)
-        return x
-
-    x = img.data.astype(np.float32)
-    img.data = np.stack([norm(c) for c in x]) if channel_wise else norm(x)
-    return img
-
-
 def crop_foreground(img, source, margin=0, allow_smaller=False, k_divisible=1, channel_indices=None):
     """CropForeground.compute_bounding_box / transforms.utils.generate_spatial_bounding_box with
     select_fn = is_positive (x > 0), any over channels: start = first - margin, end = last + margin
@@ -381,84 +381,6 @@ def crop_foreground(img, source, margin=0, allow_smaller=False, k_divisible=1, c
     t[:3, 3] = start
     img.data, img.affine = out, img.affine @ t
     return img
-
-
-# ----------------------------------------------------------------------------------------------
-# Sliding window (monai.inferers.utils.sliding_window_inference)
-# ----------------------------------------------------------------------------------------------
-def scan_interval(image_size, roi, overlap):
-    """_get_scan_interval: roi if roi == image size, else max(int(roi * (1 - overlap)), 1)."""
-    return [r if r == s else max(int(r * (1 - o)), 1) for s, r, o in zip(image_size, roi, overlap)]
-
-
-def window_starts(size, roi, interval):
-    """monai.data.utils.dense_patch_slices: n = 1 + first d with d*interval + roi >= size; start
-    d*interval, shifted back so the last window ends flush with the image."""
-    num = int(math.ceil(float(size) / interval))
-    d = next((d for d in range(num) if d * interval + roi >= size), None)
-    count = d + 1 if d is not None else 1
-    return [i * interval - max(i * interval + roi - size, 0) for i in range(count)]
-
-
-def importance_map(roi, mode="constant", sigma_scale=0.125):
-    """monai.data.utils.compute_importance_map, float32: constant -> ones; gaussian -> separable
-    product of exp(x^2 / (-2 sigma^2)), x = -(n-1)/2 .. (n-1)/2, sigma = n * sigma_scale (not
-    normalised); then clamp(min = max(min(map), 1e-3))."""
-    if mode == "constant":
-        m = np.ones(roi, np.float32)
-    elif mode == "gaussian":
-        ss = np.broadcast_to(np.asarray(sigma_scale, dtype=float), (len(roi),))
-        m = None
-        for n, s in zip(roi, ss):
-            x = np.arange(-(n - 1) / 2.0, (n - 1) / 2.0 + 1, dtype=np.float32)
-            g = np.exp(x ** 2 / np.float32(-2 * (n * s) ** 2)).astype(np.float32)
-            m = g if m is None else m[..., None] * g
-    else:
-        raise Unsupported(f"blend mode {mode}")
-    return np.maximum(m, np.float32(max(float(m.min()), 1e-3))).astype(np.float32)
-
-
-def sliding_window(x, roi, predictor, sw_batch_size=1, overlap=0.25, mode="constant", sigma_scale=0.125,
-                   padding_mode="constant", cval=0.0):
-    """x: (C, X, Y, Z) float32; returns the blended raw network outputs (K, X, Y, Z) float32:
-    pad (constant cval, diff//2 before) where the image is smaller than roi; windows from
-    dense_patch_slices in C order (last axis fastest); out = sum(w * p) / sum(w)."""
-    if padding_mode != "constant":
-        raise Unsupported(f"sliding window padding_mode {padding_mode}")
-    roi = [int(r) if int(r) > 0 else s for r, s in zip(roi, x.shape[1:])]  # fall_back_tuple
-    ov = list(np.broadcast_to(np.asarray(overlap, dtype=float), (3,)))
-    size0 = x.shape[1:]
-    pad = [(max(r - s, 0) // 2, max(r - s, 0) - max(r - s, 0) // 2) for r, s in zip(roi, size0)]
-    x = np.pad(x, [(0, 0)] + pad, constant_values=cval)
-    size = x.shape[1:]
-    iv = scan_interval(size, roi, ov)
-    starts = [window_starts(s, r, i) for s, r, i in zip(size, roi, iv)]
-    wins = [(a, b, c) for a in starts[0] for b in starts[1] for c in starts[2]]
-    w = importance_map(roi, mode, sigma_scale)
-    out, count = None, np.zeros(size, np.float32)
-    for s in wins:
-        count[s[0]:s[0] + roi[0], s[1]:s[1] + roi[1], s[2]:s[2] + roi[2]] += w
-    for b in range(0, len(wins), sw_batch_size):
-        batch = wins[b:b + sw_batch_size]
-        patches = np.stack([x[:, s[0]:s[0] + roi[0], s[1]:s[1] + roi[1], s[2]:s[2] + roi[2]] for s in batch])
-        pred = predictor(patches)
-        if out is None:
-            out = np.zeros((pred.shape[1],) + tuple(size), np.float32)
-        for p, s in zip(pred, batch):
-            out[:, s[0]:s[0] + roi[0], s[1]:s[1] + roi[1], s[2]:s[2] + roi[2]] += p * w
-    out /= count
-    return out[(slice(None),) + tuple(slice(p[0], p[0] + s) for p, s in zip(pad, size0))]
-
-
-def torchscript_predictor(path):
-    import torch
-    net = torch.jit.load(path, map_location="cpu")
-    net.eval()
-
-    def run(patches):
-        with torch.no_grad():
-            return net(torch.from_numpy(np.ascontiguousarray(patches, dtype=np.float32))).numpy()
-    return run
 
 
 # ----------------------------------------------------------------------------------------------
@@ -496,41 +418,11 @@ def invert(pred, ops, nearest_interp):
     return pred
 
 
-def softmax(x):
-    """Activations(softmax=True): torch.softmax over the channel dim."""
-    e = np.exp(x - x.max(axis=0, keepdims=True))
-    return (e / e.sum(axis=0, keepdims=True)).astype(np.float32)
-
-
-def keep_largest_cc(lab, applied_labels=None, independent=True, connectivity=None, num_components=1):
-    """KeepLargestConnectedComponent on a (1, ...) label map (not one-hot): for each applied label
-    (independent) / their union, skimage.measure.label(connectivity=None -> full, 26 in 3-D) and keep
-    the num_components largest components; removed voxels set to 0."""
-    x = lab[0].copy()
-    if applied_labels is None:
-        applied_labels = [v for v in np.unique(x) if v != 0]
-    structure = ndimage.generate_binary_structure(3, 3 if connectivity is None else int(connectivity))
-
-    def largest(fg):
-        comp, n = ndimage.label(fg, structure=structure)
-        if n <= num_components:
-            return fg
-        sizes = np.bincount(comp.ravel())[1:]
-        keep = np.argsort(sizes, kind="stable")[::-1][:num_components] + 1
-        return np.isin(comp, keep)
-
-    groups = [[v] for v in np.atleast_1d(applied_labels)] if independent else [list(np.atleast_1d(applied_labels))]
-    for g in groups:
-        fg = np.isin(x, g)
-        x[fg & ~largest(fg)] = 0
-    return x[None]
-
-
 # ----------------------------------------------------------------------------------------------
 # Pipeline
 # ----------------------------------------------------------------------------------------------
 PRE = {"LoadImaged", "EnsureChannelFirstd", "Orientationd", "Spacingd", "ScaleIntensityRanged",
-       "NormalizeIntensityd", "CropForegroundd", "EnsureTyped"}
+       "ScaleIntensityd", "NormalizeIntensityd", "CropForegroundd", "EnsureTyped"}
 POST = {"Activationsd", "Invertd", "AsDiscreted", "KeepLargestConnectedComponentd", "SaveImaged"}
 
 
@@ -544,18 +436,32 @@ def _keys(t):
 
 
 def transforms_of(comp):
-    if isinstance(comp, list):
-        return comp
-    if _target(comp) != "Compose":
-        raise Unsupported(f"{_target(comp)} instead of Compose")
-    return comp["transforms"]
+    """Compose(transforms=...): the config's list, or what '@list' / '$@a + @b' resolved to (lists
+    of components, joined); disabled components dropped."""
+    if isinstance(comp, dict):
+        if _target(comp) != "Compose":
+            raise Unsupported(f"{_target(comp)} instead of Compose")
+        comp = comp["transforms"]
+    if isinstance(comp, dict) and "_target_" in comp:
+        comp = [comp]  # Compose(transforms=one transform): ensure_tuple
+    if not isinstance(comp, (list, tuple)) or not all(isinstance(t, dict) for t in comp):
+        raise Unsupported(f"Compose transforms {type(comp).__name__} (not a list of transforms)")
+    return [t for t in comp if not disabled(t)]
+
+
+def _np_dtype(v):
+    """SaveImaged output_dtype: np.float32 (from '$np.float32'), 'float32', 'np.uint8' ..."""
+    try:
+        return np.dtype(v)
+    except TypeError:
+        return np.dtype(str(v).replace("$", "").split(".")[-1])
 
 
 def plan(bundle, config=None):
     """Resolve the parts of the config inference needs, refusing what is not supported."""
     cfg = Config(load_config_file(config or find_config(bundle)), {"bundle_root": bundle})
-    pre = [t for t in transforms_of(cfg.get("preprocessing")) if not t.get("_disabled_", False)]
-    post = [t for t in transforms_of(cfg.get("postprocessing")) if not t.get("_disabled_", False)]
+    pre = transforms_of(cfg.get("preprocessing"))
+    post = transforms_of(cfg.get("postprocessing"))
     inf = cfg.get("inferer")
     for t in pre:
         if _target(t) not in PRE:
@@ -585,7 +491,7 @@ def predict(bundle, input_path, config=None, model=None, trace=None):
             img = Img(data, aff)
             input_affine = aff.copy()
         elif name == "EnsureChannelFirstd":
-            img.data = ensure_channel_first(img.data)
+            img.data = ensure_channel_first(img.data, t.get("channel_dim"))
         elif name == "Orientationd":
             if t.get("as_closest_canonical"):
                 raise Unsupported("as_closest_canonical")
@@ -596,6 +502,9 @@ def predict(bundle, input_path, config=None, model=None, trace=None):
                     raise Unsupported(f"Spacingd {k}")
             spacing(img, t["pixdim"], t.get("mode", "bilinear"), t.get("padding_mode", "border"),
                     t.get("align_corners", False))
+        elif name == "ScaleIntensityd":
+            scale_intensity(img, t.get("minv", 0.0), t.get("maxv", 1.0), t.get("factor"), t.get("channel_wise", False),
+                            t.get("dtype", "float32"))
         elif name == "ScaleIntensityRanged":
             scale_intensity_range(img, t["a_min"], t["a_max"], t.get("b_min"), t.get("b_max"), t.get("clip", False))
         elif name == "NormalizeIntensityd":
@@ -619,18 +528,18 @@ def predict(bundle, input_path, config=None, model=None, trace=None):
         if _keys(t) != ["pred"]:
             raise Unsupported(f"{name} on keys {_keys(t)}")
         if name == "Activationsd":
-            if t.get("softmax"):
+            if truthy(t.get("softmax")):
                 pred.data = softmax(pred.data)
-            elif t.get("sigmoid"):
+            elif truthy(t.get("sigmoid")):
                 pred.data = (1.0 / (1.0 + np.exp(-pred.data))).astype(np.float32)
             elif t.get("other") is not None:
                 raise Unsupported("Activationsd other")
         elif name == "Invertd":
             if t.get("orig_keys") != "image":
                 raise Unsupported("Invertd orig_keys")
-            invert(pred, img.ops, bool(t.get("nearest_interp", True)))
+            invert(pred, img.ops, truthy(t.get("nearest_interp", True)))
         elif name == "AsDiscreted":
-            if t.get("argmax"):
+            if truthy(t.get("argmax")):
                 pred.data = np.argmax(pred.data, axis=0)[None].astype(np.float32)
             elif t.get("threshold") is not None:
                 pred.data = (pred.data >= t["threshold"]).astype(np.float32)
@@ -641,7 +550,7 @@ def predict(bundle, input_path, config=None, model=None, trace=None):
             if t.get("resample"):
                 raise Unsupported("SaveImaged resample=True")
             if t.get("output_dtype") is not None:
-                out_dtype = np.dtype(str(t["output_dtype"]).replace("$np.", "").replace("np.", ""))
+                out_dtype = _np_dtype(t["output_dtype"])
     if pred.data.shape[0] != 1:
         raise Unsupported("output has more than one channel after post-processing")
     return pred.data[0], input_affine, out_dtype

@@ -48,6 +48,15 @@ public:
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
       const ProgressCallback & progress = {}) const;
 
+  /** Uses `affine` (4 x 4 RAS, e.g. ReadNibabelAffine of the first input file) instead of the
+   * one of the channels' ITK geometry, as MONAI would see the file, when the two agree within
+   * 1e-4 (else the ITK geometry stands: MedSeg's reader chose another form of the header). */
+  void
+  SetLoadedAffine(at::Tensor affine)
+  {
+    m_LoadedAffine = std::move(affine);
+  }
+
   const MONAIBundle &
   GetBundle() const
   {
@@ -57,6 +66,7 @@ public:
 private:
   MONAIBundle                        m_Bundle;
   std::shared_ptr<SegmentationModel> m_Network;
+  at::Tensor                         m_LoadedAffine;
 };
 
 } // namespace medseg

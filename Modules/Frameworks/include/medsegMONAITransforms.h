@@ -53,6 +53,14 @@ struct MONAIAppliedOperation
 MONAIImage
 MONAIImageFromChannels(const std::vector<FloatImage3::Pointer> & channels);
 
+/** The affine nibabel reads from a NIfTI-1 file (`img.affine`: the sform as stored when its code
+ * is set, else the qform's quaternion computed as nibabel computes it), which MONAI's NibabelReader
+ * uses; nothing for other files, or a NIfTI-1 file with neither form. It differs from the affine
+ * of ITK's geometry by float rounding (ITK builds an orthonormal direction, in float): about 1e-7
+ * on oblique files, enough to move a nearest-neighbour sample that falls on a half voxel. */
+std::optional<at::Tensor>
+ReadNibabelAffine(const std::string & path);
+
 /** A label map [I, J, K] (or [1, I, J, K]; integral values, any dtype) on the grid `affine`
  * describes, as an ITK image in LPS: the inverse of MONAIImageFromChannels' geometry (spacing =
  * column norms, direction = normalised columns, origin = translation, after diag(-1, -1, 1)).

@@ -67,7 +67,10 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
   c10::InferenceMode guard;
 
   // Preprocessing, in the config's order.
-  MONAIImage                         image = MONAIImageFromChannels(channels);
+  MONAIImage image = MONAIImageFromChannels(channels);
+  if (m_LoadedAffine.defined() && m_LoadedAffine.sizes() == image.affine.sizes() &&
+      at::allclose(m_LoadedAffine, image.affine, 0.0, 1e-4))
+    image.affine = m_LoadedAffine.to(at::kDouble).clone(); // the file's own numbers, as nibabel reads them
   const at::Tensor                   loadedAffine = image.affine.clone();
   const std::array<int64_t, 3>       loadedShape = image.SpatialShape();
   std::vector<MONAIAppliedOperation> applied;
