@@ -22,90 +22,31 @@ Exit 0 when everything holds, 1 otherwise (one line per failure); 77 without Deb
 or nibabel (the fixtures need them).
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HELPERS = os.path.join(os.path.dirname(HERE), "Helpers")
 try:
-    import nibabel as nib
-    import numpy as np
+    import nibabel  # noqa: F401 - the checks read label maps with it
+    import numpy  # noqa: F401
     import torch  # noqa: F401 - the fixture trains and scripts its networks with it
 except ImportError as e:  # pragma: no cover - a machine without Debian's python3-torch / nibabel
     print(f"skipped: {e}")
     sys.exit(77)
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL " + message)
-    return condition
-
-
-def run(cmd, **kw):
-    t = time.time()
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    r.seconds = time.time() - t
-    return r
+sys.path.insert(0, HELPERS)
+from cli_checks import cached_fixtures, check, compare, failures, run, same_labels  # noqa: E402
 
 
 def make_fixtures(workdir):
     """monai_fixture.py make, redone only when a fixture script changed."""
-    digest = hashlib.sha256()
     scripts = [os.path.join(HERE, n) for n in sorted(os.listdir(HERE))
                if n.startswith(("monai_fixture", "monai_reference")) and n.endswith(".py")]
-    for path in scripts + [os.path.join(HELPERS, "fixture_geometry.py")]:
-        with open(path, "rb") as f:
-            digest.update(f.read())
-    out = os.path.join(workdir, "fixtures")
-    stamp = os.path.join(out, "stamp.txt")
-    if os.path.exists(stamp) and open(stamp).read() == digest.hexdigest():
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    r = run([sys.executable, os.path.join(HERE, "monai_fixture.py"), "make", "--out", out])
-    if r.returncode != 0:
-        print(r.stdout + r.stderr)
-        sys.exit(1)
-    print(f"fixtures made in {r.seconds:.0f} s")
-    with open(stamp, "w") as f:
-        f.write(digest.hexdigest())
-    return out
+    return cached_fixtures(workdir, os.path.join(HERE, "monai_fixture.py"),
+                           scripts + [os.path.join(HELPERS, "fixture_geometry.py")])
 
-
-def compare(name, produced, expected, input_image):
-    """Geometry, fraction of equal voxels and per-label Dice; returns (equal fraction, dice dict)."""
-    a, b, src = nib.load(produced), nib.load(expected), nib.load(input_image)
-    spatial = src.shape[:3]  # a 2-channel input is one 4-D NIfTI (X, Y, Z, C)
-    check(a.shape == spatial, f"{name}: label map shape {a.shape} is not the input's {spatial}")
-    check(np.allclose(a.affine, src.affine, atol=1e-4), f"{name}: label map affine differs from the input's")
-    x, y = np.asarray(a.dataobj).astype(np.int64), np.asarray(b.dataobj).astype(np.int64)
-    if x.shape != y.shape:
-        check(False, f"{name}: shape {x.shape} vs reference {y.shape}")
-        return 0.0, {}
-    equal = float((x == y).mean())
-    dice = {}
-    for v in sorted(set(np.unique(x)) | set(np.unique(y))):
-        if v == 0:
-            continue
-        px, py = x == v, y == v
-        dice[int(v)] = 2.0 * float((px & py).sum()) / max(1, int(px.sum() + py.sum()))
-    check(equal >= 0.995, f"{name}: {equal:.4%} of voxels agree with the reference (< 99.5%)")
-    for v, d in dice.items():
-        check(d >= 0.99, f"{name}: Dice {d:.4f} for label {v} (< 0.99)")
-    return equal, dice
-
-
-def same_labels(produced, reference):
-    return np.array_equal(np.asarray(nib.load(produced).dataobj), np.asarray(nib.load(reference).dataobj))
 
 
 def parity(medseg, fixtures, workdir, cases):

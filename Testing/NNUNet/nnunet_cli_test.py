@@ -17,15 +17,12 @@ Exit 0 when everything holds, 1 otherwise (one line per failure); 77 without Deb
 or nibabel (the fixtures need them).
 """
 import argparse
-import hashlib
 import io
 import json
 import tarfile
 import os
 import shutil
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 try:
@@ -35,66 +32,16 @@ try:
 except ImportError as e:  # pragma: no cover - a machine without Debian's python3-torch / nibabel
     print(f"skipped: {e}")
     sys.exit(77)
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL " + message)
-    return condition
-
-
-def run(cmd, **kw):
-    t = time.time()
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    r.seconds = time.time() - t
-    return r
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "Helpers"))
+from cli_checks import cached_fixtures, check, compare, failures, run, same_labels  # noqa: E402
 
 
 def make_fixtures(workdir):
     """nnunet_fixture.py make, redone only when a fixture script changed."""
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(HERE)):
-        if name.startswith(("nnunet_fixture", "nnunet_reference")) and name.endswith(".py"):
-            with open(os.path.join(HERE, name), "rb") as f:
-                digest.update(f.read())
-    out = os.path.join(workdir, "fixtures")
-    stamp = os.path.join(out, "stamp.txt")
-    if os.path.exists(stamp) and open(stamp).read() == digest.hexdigest():
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    r = run([sys.executable, os.path.join(HERE, "nnunet_fixture.py"), "make", "--out", out])
-    if r.returncode != 0:
-        print(r.stdout + r.stderr)
-        sys.exit(1)
-    with open(stamp, "w") as f:
-        f.write(digest.hexdigest())
-    return out
+    scripts = [os.path.join(HERE, n) for n in sorted(os.listdir(HERE))
+               if n.startswith(("nnunet_fixture", "nnunet_reference")) and n.endswith(".py")]
+    return cached_fixtures(workdir, os.path.join(HERE, "nnunet_fixture.py"), scripts)
 
-
-def compare(name, produced, expected, reference_image):
-    """Geometry, fraction of equal voxels and per-label Dice; returns (equal fraction, dice dict)."""
-    a, b, ref = nib.load(produced), nib.load(expected), nib.load(reference_image)
-    check(a.shape == ref.shape, f"{name}: label map shape {a.shape} is not the input's {ref.shape}")
-    check(np.allclose(a.affine, ref.affine, atol=1e-4), f"{name}: label map affine differs from the input's")
-    x, y = np.asarray(a.dataobj).astype(np.int64), np.asarray(b.dataobj).astype(np.int64)
-    if x.shape != y.shape:
-        check(False, f"{name}: shape {x.shape} vs reference {y.shape}")
-        return 0.0, {}
-    equal = float((x == y).mean())
-    dice = {}
-    for v in sorted(set(np.unique(x)) | set(np.unique(y))):
-        if v == 0:
-            continue
-        px, py = x == v, y == v
-        dice[int(v)] = 2.0 * float((px & py).sum()) / max(1, int(px.sum() + py.sum()))
-    check(equal >= 0.995, f"{name}: {equal:.4%} of voxels agree with the reference (< 99.5%)")
-    for v, d in dice.items():
-        check(d >= 0.99, f"{name}: Dice {d:.4f} for label {v} (< 0.99)")
-    return equal, dice
 
 
 def segment_args(case, fixtures):
@@ -222,7 +169,7 @@ def info_batch_slicer(medseg, slicer, case, fixtures, workdir):
             args += ["--input", os.path.join(fixtures, p)]
         r = run(args)
         if check(r.returncode == 0, f"segment with the packed model: {r.stderr.strip()}"):
-            same = np.array_equal(np.asarray(nib.load(out).dataobj), np.asarray(nib.load(reference).dataobj))
+            same = same_labels(out, reference)
             check(same, "the packed model's labels differ from the folder's")
             print(f"model pack --from            {os.path.getsize(packed) / 1e6:.1f} MB, labels identical: {same}")
         r = run([medseg, "model", "info", packed])
@@ -250,7 +197,7 @@ def info_batch_slicer(medseg, slicer, case, fixtures, workdir):
         case_id = os.path.basename(image)[:-len(".nii.gz")]
         produced = [p for p in [os.path.join(batch_out, case_id, "labels.nii.gz")] if os.path.exists(p)]
         if check(r.returncode == 0 and len(produced) == 1, f"batch: exit {r.returncode}: {r.stderr.strip()}"):
-            same = np.array_equal(np.asarray(nib.load(produced[0]).dataobj), np.asarray(nib.load(reference).dataobj))
+            same = same_labels(produced[0], reference)
             check(same, "batch: labels differ from medseg segment's")
             print(f"batch                        labels identical to segment's: {same}")
     if slicer and len(case["inputs"]) == 1 and not case.get("folds"):
@@ -259,7 +206,7 @@ def info_batch_slicer(medseg, slicer, case, fixtures, workdir):
             os.remove(out)
         r = run([slicer, folder, os.path.join(fixtures, case["inputs"][0]), out])
         if check(r.returncode == 0, f"Slicer module: exit {r.returncode}: {r.stderr.strip()}"):
-            same = np.array_equal(np.asarray(nib.load(out).dataobj), np.asarray(nib.load(reference).dataobj))
+            same = same_labels(out, reference)
             check(same, "Slicer module: labels differ from medseg segment's")
             print(f"Slicer MedSegSegment         labels identical to segment's: {same}")
 
