@@ -519,23 +519,6 @@ NiftiBytesPerVoxel(int datatype)
   }
 }
 
-/** Up to the first `count` bytes of a file, decompressed when it is gzip (zlib reads plain files
- * as they are); fewer when the file is shorter or its compression breaks off. */
-std::string
-ReadFileHead(const std::string & path, size_t count)
-{
-  std::string head(count, '\0');
-  gzFile      file = gzopen(path.c_str(), "rb");
-  if (file == nullptr)
-  {
-    return "";
-  }
-  const int got = gzread(file, head.data(), static_cast<unsigned>(count));
-  gzclose(file);
-  head.resize(got > 0 ? static_cast<size_t>(got) : 0);
-  return head;
-}
-
 /** The voxel bytes a NIfTI-1 file (or the .img of a pair with header `headerPath`) stores, from
  * `claimed`, the bytes ITK's header reports. They differ when the header scales its voxels
  * (scl_slope, scl_inter): ITK then reports float voxels (4 bytes) whatever the file stores (an
@@ -579,90 +562,6 @@ ClaimedPayload(const itk::ImageIOBase & io, const std::string & path)
 }
 
 } // namespace
-
-std::optional<NiftiSformGeometry>
-ReadNiftiSform(const std::string & path)
-{
-  const std::string head = ReadFileHead(path, 348);
-  if (head.size() < 348)
-  {
-    return std::nullopt;
-  }
-  const char * header = head.data();
-  int32_t sizeofHeader = 0;
-  std::memcpy(&sizeofHeader, header, 4);
-  const bool swapped = sizeofHeader != 348;
-  if (swapped && __builtin_bswap32(static_cast<uint32_t>(sizeofHeader)) != 348)
-  {
-    return std::nullopt;
-  }
-  if (std::memcmp(header + 344, "n+1", 3) != 0 && std::memcmp(header + 344, "ni1", 3) != 0)
-  {
-    return std::nullopt; // Analyze 7.5: no qform or sform
-  }
-  const auto int16At = [&](size_t offset) {
-    uint16_t v = 0;
-    std::memcpy(&v, header + offset, 2);
-    return static_cast<int16_t>(swapped ? __builtin_bswap16(v) : v);
-  };
-  const auto floatAt = [&](size_t offset) {
-    uint32_t v = 0;
-    std::memcpy(&v, header + offset, 4);
-    if (swapped)
-      v = __builtin_bswap32(v);
-    float f = 0.0f;
-    std::memcpy(&f, &v, 4);
-    return static_cast<double>(f);
-  };
-  if (int16At(252) <= 0 || int16At(254) <= 0)
-  {
-    return std::nullopt; // one form only: ITK uses that one, as everybody does
-  }
-  double m[3][4];
-  for (unsigned r = 0; r < 3; ++r)
-  {
-    for (unsigned c = 0; c < 4; ++c)
-    {
-      m[r][c] = floatAt(280 + 16 * r + 4 * c);
-    }
-  }
-  const double       lps[3] = { -1.0, -1.0, 1.0 }; // NIfTI world is RAS; ITK's is LPS
-  NiftiSformGeometry g;
-  double             axes[3][3];
-  for (unsigned c = 0; c < 3; ++c)
-  {
-    double norm = 0.0;
-    for (unsigned r = 0; r < 3; ++r)
-    {
-      axes[c][r] = lps[r] * m[r][c];
-      norm += axes[c][r] * axes[c][r];
-    }
-    norm = std::sqrt(norm);
-    if (!(norm > 0.0) || !std::isfinite(norm))
-    {
-      return std::nullopt;
-    }
-    g.spacing[c] = norm;
-    for (unsigned r = 0; r < 3; ++r)
-    {
-      axes[c][r] /= norm;
-      g.direction[3 * r + c] = axes[c][r];
-    }
-    g.origin[c] = lps[c] * m[c][3];
-  }
-  for (unsigned a = 0; a < 3; ++a)
-  {
-    for (unsigned b = a + 1; b < 3; ++b)
-    {
-      const double dot = axes[a][0] * axes[b][0] + axes[a][1] * axes[b][1] + axes[a][2] * axes[b][2];
-      if (std::abs(dot) > 1e-4)
-      {
-        return std::nullopt; // sheared: not an ITK geometry; ITK's qform stands
-      }
-    }
-  }
-  return g;
-}
 
 std::string
 DescribeUnreadableFormat(const std::string & path)

@@ -13,6 +13,11 @@
 namespace medseg::detail
 {
 
+/** Up to the first `count` bytes of a file, decompressed when it is gzip (zlib reads plain files
+ * as they are); fewer when the file is shorter or its compression breaks off. */
+std::string
+ReadFileHead(const std::string & path, size_t count);
+
 /** The most bytes of voxel data a compressed image may claim: MEDSEG_MAX_DECOMPRESSED_GIB
  * (a positive number of GiB) or 4 GiB. */
 uint64_t

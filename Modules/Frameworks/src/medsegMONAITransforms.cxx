@@ -4,6 +4,8 @@
 // medsegMONAISpatial.cxx.
 #include "medsegMONAITransforms.h"
 
+#include "medsegNiftiHeader.h"
+
 #include "medsegError.h"
 
 #include <ATen/ATen.h>
@@ -157,6 +159,16 @@ MONAIImageFromChannels(const std::vector<FloatImage3::Pointer> & channels)
     a[r][3] = sign * first->GetOrigin()[r];
   }
   return MONAIImage{ data, affine };
+}
+
+std::optional<at::Tensor>
+ReadNibabelAffine(const std::string & path)
+{
+  const std::optional<Nifti1Header> header = ReadNifti1Header(path);
+  const auto affine = header ? NibabelAffine(*header) : std::nullopt;
+  if (!affine)
+    return std::nullopt;
+  return at::tensor(std::vector<double>(affine->begin(), affine->end()), at::kDouble).view({ 4, 4 }).clone();
 }
 
 LabelImage3::Pointer
