@@ -29,9 +29,11 @@ lock=/tmp/medseg-build.lock
 declare -A max_len=(
   [ImageNifti]=4096 [ImageNiftiGz]=4096 [ImageMeta]=4096 [ImageNrrd]=4096 [DicomFolder]=4096
   [TarArchive]=8192 [ColorTable]=2048 [PostProcessingSpec]=256 [ModelJson]=4096
-  [TrainingConfig]=4096 [TrainingManifest]=1024 [BatchManifest]=1024 [PluginDescriptor]=256)
+  [TrainingConfig]=4096 [TrainingManifest]=1024 [BatchManifest]=1024 [PluginDescriptor]=256
+  [MONAIConfigJson]=4096 [MONAIConfigYaml]=4096 [MONAIExpression]=512)
 all_targets=(ImageNifti ImageNiftiGz ImageMeta ImageNrrd DicomFolder TarArchive ColorTable PostProcessingSpec
-  ModelJson TrainingConfig TrainingManifest BatchManifest PluginDescriptor)
+  ModelJson TrainingConfig TrainingManifest BatchManifest PluginDescriptor MONAIConfigJson MONAIConfigYaml
+  MONAIExpression)
 
 smoke=0
 seconds=600

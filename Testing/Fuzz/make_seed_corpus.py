@@ -5,11 +5,17 @@ Every seed is synthetic (a few voxels, a few lines), written by this script with
 standard library alone, so the corpora are reproducible and hold no third-party data:
 
     python3 Testing/Fuzz/make_seed_corpus.py            # rewrites corpus/<target>/seed-*
+    python3 Testing/Fuzz/make_seed_corpus.py --monai-fixture DIR
+        # also the MONAI config seeds seed-fixture-* from the configs of a fixture made by
+        # `python3 Testing/MONAI/monai_fixture.py make --out DIR` (needs torch; without the
+        # option the committed seed-fixture-* files stay as they are)
 
 Files named seed-* are rewritten; regress-* files are inputs that once broke MedSeg: those this
 script knows are rewritten too, others (reproducers saved by hand) stay as they are.
 """
 
+import argparse
+import glob
 import gzip
 import io
 import json
@@ -306,8 +312,114 @@ def plugin_seeds():
     write("PluginDescriptor", "name-with-newline", descriptor(strings=("un\net", "1", "d", torch_version, "5.2.1")),
           prefix="regress-")
 
+# --- MONAI bundle configs and expressions ------------------------------------------------------
+
+MONAI_JSON_SEEDS = {
+    "refs.json": {"bundle_root": ".", "a": 1, "b": "@a", "c": {"d": "@::e", "e": [1, "@b", "$@a + 1"]},
+                  "f": "#a", "g": "mail@host"},
+    "disabled.json": {"t": [{"_target_": "LoadImaged", "keys": "image", "_disabled_": "$1 == 1"},
+                            {"_target_": "Spacingd", "pixdim": [1.5, 1.5, 2.0], "_disabled_": "false"}]},
+    "cycle.json": {"a": "@b", "b": ["@c"], "c": {"x": "@a"}},
+    "python.json": {"imports": ["$import os"], "device": "$torch.device('cpu')", "x": "%file.json::a"},
+    "expressions.json": {"r": [32, 32, 16], "n": "$len(@r) * 2", "s": "$os.path.join(@bundle_root, 'models')",
+                         "m": "$max(@r) if @r[0] > 1 else min(@r)", "k": "$monai.utils.CommonKeys.IMAGE",
+                         "q": "$@r[::-1] + [round(2.5), int('7'), float('1e-3'), str(0.1)]"},
+}
+
+MONAI_YAML_SEEDS = {
+    "types.yaml": "a: yes\nb: ~\nc: 0x1F\nd: 017\ne: 1:30\nf: 1.0e-3\ng: 1e-3\nh: .inf\ni: '@a'\n"
+                  "j: !!str 12\nk: 2001-12-14\n",
+    "merge.yaml": "base: &b {keys: image, mode: bilinear}\nt:\n  <<: *b\n  mode: nearest\nu: [*b, *b]\n",
+    "relative.yaml": "net:\n  roi: [96, 96, 96]\n  inferer:\n    roi_size: '@::::roi'\n    n: $len(@net#roi)\n",
+    "block.yaml": "doc: |\n  line one\n  line two\nlist:\n- $@doc[0:4]\n- \"$'a' in @doc\"\n",
+}
+
+MONAI_EXPRESSIONS = {
+    "arith": "@a + 2 * 3 ** 2 // 4 % 5 - -1 / 2",
+    "compare": "1 < @a <= 2 and not @a is None or @a in @b",
+    "ternary": "@b[0] if @a == 1 else @b[-1]",
+    "slice": "@s[1:3] + @s[::-2] + str(@b[:1])",
+    "calls": "max(@b) + min(1, 2) + len(@s) + abs(-3) + round(1.25, 1) + int('12') + float('2.5')",
+    "strings": "r'a\\b' + 'c\\x41\\u00e9' \"d\" + os.path.join('/bundle', @s)",
+    "lists": "list(@s) + list((1, 2)) + tuple([3]) + [bool(0), None, True]",
+    "dict": "{'k': 1}",
+    "power": "9**9**9",
+    "repeat": "'a'*10**12",
+    "overflow": "2**63 - 1 + 1",
+    "python": "__import__('os').system('true')",
+}
+
+
+def monai_regressions():
+    # Inputs that took the memory, the stack or the time before the limits of 2026-12-02
+    # (medsegMONAIConfigGTest.cxx, "Regressions found by fuzzing").
+    write("MONAIExpression", "oom-repeat", "'a'*10**12", "regress-")
+    write("MONAIExpression", "oom-repeat-list", "[@b]*10**15", "regress-")
+    write("MONAIExpression", "timeout-copies", "[1]*30000" + "+[]" * 150, "regress-")
+    write("MONAIExpression", "stack-parentheses", "(" * 400 + "1" + ")" * 400, "regress-")
+    write("MONAIExpression", "stack-unary", "-" * 500 + "1", "regress-")
+    write("MONAIExpression", "ub-slice-step", "'abc'[2::9223372036854775807]", "regress-")
+    doubling = {"a0": [1, 1]}
+    for i in range(1, 24):
+        doubling["a%d" % i] = ["@a%d" % (i - 1)] * 2
+    write("MONAIConfigJson", "oom-reference-doubling.json", json.dumps(doubling), "regress-")
+    chain = {"c%d" % i: ("@c%d" if i % 2 else "$@c%d") % (i + 1) for i in range(150)}
+    chain["c150"] = 1
+    write("MONAIConfigJson", "stack-reference-chain.json", json.dumps(chain), "regress-")
+    bomb = "a0: &a0 [1, 1]\n" + "".join("a%d: &a%d [*a%d, *a%d]\n" % (i, i, i - 1, i - 1) for i in range(1, 24))
+    write("MONAIConfigYaml", "oom-alias-doubling.yaml", bomb, "regress-")
+    write("MONAIConfigYaml", "stack-self-alias.yaml", "a: &a [1, *a]\n", "regress-")
+    write("MONAIConfigYaml", "stack-self-merge.yaml", "a: &a {b: 1, <<: *a}\n", "regress-")
+    write("MONAIConfigYaml", "throw-base60-overflow.yaml", "a: 99999999999999999999999999:30\n", "regress-")
+
+
+def monai_seeds(fixture=None):
+    monai_regressions()
+    for name, config in MONAI_JSON_SEEDS.items():
+        write("MONAIConfigJson", name, json.dumps(config, sort_keys=True))
+    for name, text in MONAI_YAML_SEEDS.items():
+        write("MONAIConfigYaml", name, text)
+    for name, code in MONAI_EXPRESSIONS.items():
+        write("MONAIExpression", name, code)
+    if fixture is None:
+        return
+    # The fixture's bundles: each distinct config once (JSON compacted, to fit -max_len), and the
+    # JSON ones' expressions as MONAIExpression seeds.
+    seen = set()
+    expressions = []
+    for path in sorted(glob.glob(os.path.join(fixture, "*", "configs", "*"))):
+        bundle = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        name = "fixture-%s-%s" % (bundle, os.path.basename(path))
+        with open(path, "rb") as f:
+            data = f.read()
+        if path.endswith(".json"):
+            document = json.loads(data)
+            data = json.dumps(document, separators=(",", ":")).encode()
+            for code in sorted(set(monai_expressions(document))):
+                if code not in expressions:
+                    expressions.append(code)
+                    write("MONAIExpression", "fixture-%d" % len(expressions), code[1:])
+        if data in seen:
+            continue
+        seen.add(data)
+        write("MONAIConfigYaml" if path.endswith((".yaml", ".yml")) else "MONAIConfigJson", name, data)
+
+
+def monai_expressions(value):
+    if isinstance(value, str) and value.startswith("$"):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from monai_expressions(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from monai_expressions(v)
+
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--monai-fixture", metavar="DIR", help="a fixture made by Testing/MONAI/monai_fixture.py make")
+    args = parser.parse_args()
     nifti_seeds()
     meta_seeds()
     nrrd_seeds()
@@ -315,6 +427,7 @@ def main():
     tar_seeds()
     text_seeds()
     plugin_seeds()
+    monai_seeds(args.monai_fixture)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,12 @@ namespace medseg
  * which is not in the file"), a reference cycle, an expression that is not one of the above
  * ("<id>: is Python code MedSeg does not run: <text>"), one that fails as Python would ("<id>:
  * cannot evaluate <text>: division by zero"), a `%file::id` macro. Object keys come back in
- * nlohmann::json's sorted order, not the file's. */
+ * nlohmann::json's sorted order, not the file's.
+ *
+ * Limits (a reference or a YAML alias is a copy here, where MONAI shares the Python object): an
+ * expression nests at most 200 levels, makes values of at most 65536 items or characters and
+ * 2^20 in all; one Resolve() hands out at most 65536 values and follows chains of at most 100
+ * references; a YAML file expands to at most 32768 values, 1000 levels deep. */
 class MONAIConfig
 {
 public:

@@ -2,6 +2,7 @@
 
 #include "medsegError.h"
 #include "medsegMONAIExpression.h"
+#include "medsegMONAIPython.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -10,14 +11,17 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <vector>
 
 namespace medseg
@@ -185,8 +189,12 @@ YamlInt(const std::string & text, const std::string & path, const std::string & 
   if (t.find(':') != std::string::npos)
   {
     for (const auto & part : SplitColons(t))
-      ok = ok && !__builtin_mul_overflow(magnitude, uint64_t(60), &magnitude) &&
-           !__builtin_add_overflow(magnitude, std::stoull(part), &magnitude);
+    {
+      uint64_t digits = 0; // the first part may be longer than 64 bits: from_chars says so, stoull throws
+      ok = ok && std::from_chars(part.data(), part.data() + part.size(), digits).ec == std::errc() &&
+           !__builtin_mul_overflow(magnitude, uint64_t(60), &magnitude) &&
+           !__builtin_add_overflow(magnitude, digits, &magnitude);
+    }
   }
   else
   {
@@ -229,7 +237,15 @@ YamlScalar(const YAML::Node & node, const std::string & path, const std::string 
   const std::string & text = node.Scalar();
   const std::string & tag = node.Tag();
   const std::string   standard = "tag:yaml.org,2002:";
-  const auto          matches = [&text](const char * type) { return std::regex_match(text, YamlPattern(type)); };
+  // Every match of the patterns starts with one of these (a quick no for most strings; std::regex
+  // is slow, and an alias can make a scalar be typed many times).
+  const auto starts = [&text](const char * first) { return text.empty() || std::strchr(first, text[0]) != nullptr; };
+  const auto matches = [&](const char * type) {
+    static const std::map<std::string, const char *> first = {
+      { "bool", "yYnNtTfFoO" }, { "float", "+-.0123456789" }, { "int", "+-0123456789" }, { "null", "~nN" }
+    };
+    return starts(first.at(type)) && std::regex_match(text, YamlPattern(type));
+  };
   const bool          plain = tag == "?";
   if (tag == "!" || tag == standard + "str")
     return text;
@@ -250,13 +266,27 @@ YamlScalar(const YAML::Node & node, const std::string & path, const std::string 
   throw InputError(path, where + ": the YAML tag '" + tag + "' on '" + text + "' is not one SafeLoader constructs");
 }
 
+/** What converting one YAML document may take: aliases share nodes in yaml-cpp but become copies
+ * in JSON, so `a: &a [1, 1]`, `b: &b [*a, *a]`, ... doubles with each line (and an anchor used
+ * inside itself never ends). */
+struct YamlBudget
+{
+  static constexpr size_t MaxNodes = size_t(1) << 15;
+  static constexpr size_t MaxDepth = 1000;
+  size_t                  nodes = 0;
+  size_t                  depth = 0;
+};
+
 json
-YamlToJson(const YAML::Node & node, const std::string & path, const std::string & where);
+YamlToJson(const YAML::Node & node, const std::string & path, const std::string & where, YamlBudget & budget);
+
+json
+YamlNode(const YAML::Node & node, const std::string & path, const std::string & where, YamlBudget & budget);
 
 /** A mapping, with the `<<` merge keys of SafeLoader's flatten_mapping: explicit keys win, then the
  * merged mappings in their order; keys become the str() of what PyYAML makes of them. */
 json
-YamlMapping(const YAML::Node & node, const std::string & path, const std::string & where)
+YamlMapping(const YAML::Node & node, const std::string & path, const std::string & where, YamlBudget & budget)
 {
   json                    out = json::object();
   std::vector<YAML::Node> merged;
@@ -277,13 +307,13 @@ YamlMapping(const YAML::Node & node, const std::string & path, const std::string
     if (!key.IsScalar() && !key.IsNull())
       throw InputError(path, where + ": has a key that is a list or a mapping, which PyYAML cannot use as a key");
     const std::string name = detail::PythonStr(key.IsNull() ? json() : YamlScalar(key, path, where));
-    out[name] = YamlToJson(entry.second, path, JoinId(where, name));
+    out[name] = YamlToJson(entry.second, path, JoinId(where, name), budget);
   }
   for (const auto & m : merged)
   {
     if (!m.IsMap())
       throw InputError(path, JoinId(where, "<<") + ": a merge key needs a mapping or a list of mappings");
-    const json entries = YamlMapping(m, path, where);
+    const json entries = YamlToJson(m, path, where, budget); // a mapping: counted like any other
     for (const auto & item : entries.items())
       if (!out.contains(item.key()))
         out[item.key()] = item.value();
@@ -292,7 +322,23 @@ YamlMapping(const YAML::Node & node, const std::string & path, const std::string
 }
 
 json
-YamlToJson(const YAML::Node & node, const std::string & path, const std::string & where)
+YamlToJson(const YAML::Node & node, const std::string & path, const std::string & where, YamlBudget & budget)
+{
+  if (++budget.nodes > YamlBudget::MaxNodes)
+    throw InputError(path, "is not valid YAML for MONAI: its aliases expand to more than " +
+                             std::to_string(YamlBudget::MaxNodes) + " values");
+  if (budget.depth >= YamlBudget::MaxDepth)
+    throw InputError(path, (where.empty() ? std::string() : where.substr(0, where.find(Separator)) + ": ") + // its top-level key
+                             "nests more than " + std::to_string(YamlBudget::MaxDepth) +
+                             " levels deep (an alias inside its own anchor?)");
+  ++budget.depth;
+  json out = YamlNode(node, path, where, budget);
+  --budget.depth;
+  return out;
+}
+
+json
+YamlNode(const YAML::Node & node, const std::string & path, const std::string & where, YamlBudget & budget)
 {
   switch (node.Type())
   {
@@ -302,23 +348,69 @@ YamlToJson(const YAML::Node & node, const std::string & path, const std::string 
     {
       json out = json::array();
       for (size_t i = 0; i < node.size(); ++i)
-        out.push_back(YamlToJson(node[i], path, JoinId(where, std::to_string(i))));
+        out.push_back(YamlToJson(node[i], path, JoinId(where, std::to_string(i)), budget));
       return out;
     }
     case YAML::NodeType::Map:
-      return YamlMapping(node, path, where);
+      return YamlMapping(node, path, where, budget);
     default:
       return node.Tag() == "tag:yaml.org,2002:str" ? json("") : json();
   }
 }
 
 json
-ParseYaml(std::istream & in, const std::string & path)
+ParseYaml(std::istream & file, const std::string & path)
 {
-  std::vector<YAML::Node> documents;
+  // PyYAML's Reader first: UTF-8 of printable characters only (tab, newlines, U+0020-U+007E, U+0085,
+  // U+00A0-U+D7FF, U+E000-U+FFFD, U+10000 and up). yaml-cpp 0.7 loops without end on some
+  // files with NUL or invalid bytes (found by fuzzing); PyYAML refuses them anyway.
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  for (size_t i = 0, line = 1; i < text.size(); line += text[i] == '\n', ++i)
+  {
+    const auto   c = static_cast<unsigned char>(text[i]);
+    const size_t n = c < 0x80 ? 0 : (c >= 0xC2 && c < 0xE0 ? 1 : (c >= 0xE0 && c < 0xF0 ? 2 : (c >= 0xF0 && c < 0xF5 ? 3 : 9)));
+    uint32_t     cp = n == 0 ? c : (c & (0x3F >> n));
+    for (size_t k = 1; k <= n && n < 9; ++k)
+      cp = i + k < text.size() && (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80
+             ? (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F)
+             : 0xFFFFFFFF;
+    const bool shortest = n == 0 || cp >= (n == 1 ? 0x80u : (n == 2 ? 0x800u : 0x10000u));
+    const bool printable = cp == 0x09 || cp == 0x0A || cp == 0x0D || (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 ||
+                           (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+                           (cp >= 0x10000 && cp <= 0x10FFFF);
+    if (n == 9 || !shortest || !printable)
+      throw InputError(path, "is not valid YAML: line " + std::to_string(line) +
+                               ": a byte that is not UTF-8 of a printable character (PyYAML refuses it)");
+    i += n == 9 ? 0 : n;
+  }
+  // One document, as yaml.load reads: a second "---" (or a "..." end) at the start of a line after
+  // the content is refused. yaml-cpp 0.7's LoadAll loops without end after some errors (a stray
+  // ",": jbeder/yaml-cpp#1040, fixed upstream after 0.7), so only YAML::Load is called.
+  bool content = false, ended = false; // content seen; a "..." ended the document
+  for (size_t start = 0, line = 1; start < text.size(); ++line)
+  {
+    size_t end = text.find_first_of("\r\n", start);
+    end = end == std::string::npos ? text.size() : end;
+    const std::string l = text.substr(start, end - start);
+    const auto   marker = [&](const char * m) { return l.rfind(m, 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t'); };
+    const size_t first = l.find_first_not_of(" \t");
+    const bool   hasText = first != std::string::npos && l[first] != '#';
+    if ((marker("---") && (content || ended)) || (ended && hasText && !marker("...")))
+      throw InputError(path, "is not valid YAML for MONAI: line " + std::to_string(line) +
+                               " starts another document where yaml.load reads one");
+    if (marker("..."))
+      ended = content || ended;
+    else if (hasText && !marker("---"))
+      content = true;
+    else if (marker("---") && l.find_first_not_of(" \t", 3) != std::string::npos && l[l.find_first_not_of(" \t", 3)] != '#')
+      content = true; // "--- value"
+    start = end + (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n' ? 2 : 1);
+  }
+  YAML::Node document;
   try
   {
-    documents = YAML::LoadAll(in);
+    std::istringstream in(text);
+    document = YAML::Load(in);
   }
   catch (const YAML::Exception & e)
   {
@@ -327,10 +419,8 @@ ParseYaml(std::istream & in, const std::string & path)
                                                    std::to_string(e.mark.column + 1) + ": ";
     throw InputError(path, "is not valid YAML: " + where + e.msg);
   }
-  if (documents.size() > 1)
-    throw InputError(path, "is not valid YAML for MONAI: it holds " + std::to_string(documents.size()) +
-                             " documents where yaml.load reads one");
-  return documents.empty() ? json() : YamlToJson(documents[0], path, "");
+  YamlBudget budget;
+  return document.IsDefined() ? YamlToJson(document, path, "", budget) : json();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -358,10 +448,18 @@ IsDisabled(const json & flag)
 }
 
 /** One Resolve() call: each id it reaches is resolved once; the ids being resolved form a chain,
- * and reaching one of them again is a cycle. */
+ * and reaching one of them again is a cycle.
+ *
+ * A reference is a copy of what it refers to, so `b: [@a, @a]`, `c: [@b, @b]`, ... doubles with
+ * each item (MONAI shares the Python objects): every copy handed out counts its size
+ * (detail::PythonSize) against MaxSize, and a chain of references deeper than MaxChain is
+ * refused rather than run off the end of the stack. */
 class Resolver
 {
 public:
+  static constexpr size_t MaxSize = size_t(1) << 16;
+  static constexpr size_t MaxChain = 100;
+
   Resolver(const std::string & file, const json & root)
     : m_File(file)
     , m_Root(root)
@@ -372,7 +470,7 @@ public:
   Item(const std::string & id, const std::string & referrer)
   {
     if (const auto done = m_Done.find(id); done != m_Done.end())
-      return done->second;
+      return Charge(done->second, id);
     if (const auto active = std::find(m_Active.begin(), m_Active.end(), id); active != m_Active.end())
     {
       std::string chain;
@@ -387,13 +485,27 @@ public:
       throw InputError(m_File, id + ": is not in the file");
     if (raw == nullptr)
       throw InputError(m_File, referrer + ": refers to '" + id + "', which is not in the file");
+    if (m_Active.size() >= MaxChain)
+      throw InputError(m_File, referrer + ": refers to '" + id + "' through a chain of more than " +
+                                 std::to_string(MaxChain) + " references");
     m_Active.push_back(id);
     json value = Value(*raw, id).value_or(json());
     m_Active.pop_back();
-    return m_Done.emplace(id, std::move(value)).first->second;
+    return Charge(m_Done.emplace(id, std::move(value)).first->second, id);
   }
 
 private:
+  /** The copy of a resolved item that is handed out, counted against MaxSize. */
+  const json &
+  Charge(const json & value, const std::string & id)
+  {
+    m_Size += detail::PythonSize(value, MaxSize);
+    if (m_Size > MaxSize)
+      throw InputError(m_File, id + ": its references expand to more than " + std::to_string(MaxSize) +
+                                 " values (each reference is a copy)");
+    return value;
+  }
+
   /** The resolved value; nullopt for a disabled component, which its container drops
    * (ReferenceResolver.update_config_with_refs). */
   std::optional<json>
@@ -488,6 +600,7 @@ private:
   const json &                m_Root;
   std::map<std::string, json> m_Done;
   std::vector<std::string>    m_Active;
+  size_t                      m_Size = 0;
 };
 
 } // namespace

@@ -260,6 +260,16 @@ Lex(const std::string & s)
 // Parser and evaluator: one recursive descent, run twice (first without evaluating)
 // ------------------------------------------------------------------------------------------------
 
+/** How deep an expression may nest (parentheses, brackets, calls, unary operators, `not`, the
+ * branches of `x if c else y`): Python's own parser stops at 200 nested parentheses; the limit
+ * keeps the recursive descent off the end of the stack. */
+constexpr int MaxDepth = 200;
+
+/** How much an evaluation may make and use: the PythonSize() of every value an operation gives and
+ * of every use of a reference, summed. Each operation costs about the size of its operands, so
+ * this bounds the time too (`[1] * 60000 + [] + [] + ...` copies the list each time). */
+constexpr size_t MaxWork = size_t(1) << 20;
+
 class Evaluator
 {
 public:
@@ -314,10 +324,41 @@ private:
     Refuse(t.kind == Token::End ? std::string("the end of the expression") : "'" + t.text + "'");
   }
 
+  /** `value`, counted against MaxWork. */
+  json
+  Charge(json value)
+  {
+    m_Work += PythonSize(value, MaxWork);
+    if (m_Work > MaxWork)
+      Fail("the expression makes more than " + std::to_string(MaxWork) +
+           " values or characters, more than MedSeg evaluates in a config");
+    return value;
+  }
+
+  /** Counts one level of nesting for as long as it lives. */
+  class Nested
+  {
+  public:
+    explicit Nested(int & depth)
+      : m_Depth(depth)
+    {
+      if (++m_Depth > MaxDepth)
+        Fail("the expression nests more than " + std::to_string(MaxDepth) + " levels deep");
+    }
+    ~Nested() { --m_Depth; }
+    Nested(const Nested &) = delete;
+    Nested &
+    operator=(const Nested &) = delete;
+
+  private:
+    int & m_Depth;
+  };
+
   /** `x if c else y`: c is evaluated first, then only the branch it takes. */
   json
   Expression(bool ev)
   {
+    const Nested nested(m_Depth);
     const size_t start = m_Pos;
     json         value = Or(false);
     if (!Accept(Token::Name, "if"))
@@ -372,6 +413,7 @@ private:
   {
     if (!Accept(Token::Name, "not"))
       return Comparison(ev);
+    const Nested nested(m_Depth);
     const json value = Not(ev);
     return ev ? json(!PythonTruthy(value)) : json();
   }
@@ -418,7 +460,7 @@ private:
       const std::string op = m_Tokens[m_Pos++].text;
       json              right = Term(ev);
       if (ev)
-        value = PythonBinary(op, value, right);
+        value = Charge(PythonBinary(op, value, right));
     }
     return value;
   }
@@ -433,7 +475,7 @@ private:
       const std::string op = m_Tokens[m_Pos++].text;
       json              right = Unary(ev);
       if (ev)
-        value = PythonBinary(op, value, right);
+        value = Charge(PythonBinary(op, value, right));
     }
     return value;
   }
@@ -443,6 +485,7 @@ private:
   {
     if (Is(Token::Operator, "-") || Is(Token::Operator, "+"))
     {
+      const Nested      nested(m_Depth);
       const std::string op = m_Tokens[m_Pos++].text;
       const json        value = Unary(ev);
       return ev ? PythonUnary(op, value) : json();
@@ -456,7 +499,8 @@ private:
     const json base = Primary(ev);
     if (!Accept(Token::Operator, "**"))
       return base;
-    const json exponent = Unary(ev);
+    const Nested nested(m_Depth);
+    const json   exponent = Unary(ev);
     return ev ? PythonBinary("**", base, exponent) : json();
   }
 
@@ -486,7 +530,7 @@ private:
         Unexpected();
       Expect(Token::Operator, "]"); // also refuses x[1, 2] (numpy indexing)
       if (ev)
-        value = slice ? PythonSlice(value, parts[0], parts[1], parts[2]) : PythonIndex(value, parts[0]);
+        value = Charge(slice ? PythonSlice(value, parts[0], parts[1], parts[2]) : PythonIndex(value, parts[0]));
     }
     if (Is(Token::Operator, ".") || Is(Token::Operator, "("))
       Unexpected(); // attributes and calls of values: Python objects MedSeg does not have
@@ -514,7 +558,7 @@ private:
         auto found = m_References.find(t.text);
         if (found == m_References.end())
           found = m_References.emplace(t.text, m_Reference(t.text)).first;
-        return ev ? found->second : json();
+        return ev ? Charge(found->second) : json();
       }
       case Token::Operator:
         if (t.text == "(" || t.text == "[")
@@ -571,7 +615,7 @@ private:
     }
     if (parenthesis && !comma && items.size() == 1)
       return items[0];
-    return ev ? items : json();
+    return ev ? Charge(std::move(items)) : json();
   }
 
   json
@@ -587,11 +631,13 @@ private:
       if (!Accept(Token::Operator, ",") && !Is(Token::Operator, ")"))
         Unexpected();
     }
-    return ev ? PythonCall(name, args) : json();
+    return ev ? Charge(PythonCall(name, args)) : json();
   }
 
   std::vector<Token>             m_Tokens;
   size_t                         m_Pos = 0;
+  int                            m_Depth = 0;
+  size_t                         m_Work = 0;
   const MONAIReferenceFunction & m_Reference;
   std::map<std::string, json>    m_References;
 };

@@ -182,20 +182,19 @@ IntPower(int64_t base, int64_t exponent)
   return result;
 }
 
+/** `sequence * count`, refused past PythonMaxSize before anything is allocated. */
 json
 Repeat(const json & sequence, int64_t count)
 {
-  if (sequence.is_string())
-  {
-    std::string out;
-    for (int64_t i = 0; i < count; ++i)
-      out += sequence.get_ref<const std::string &>();
-    return out;
-  }
-  json out = json::array();
-  for (int64_t i = 0; i < count; ++i)
-    for (const auto & x : sequence)
-      out.push_back(x);
+  const int64_t n = PythonSize(sequence) > 1 ? count : 0; // '' * n and [] * n are empty whatever n
+  if (n > 0)
+    CheckPythonResultSize(uint64_t(n) > PythonMaxSize ? uint64_t(n) : uint64_t(n) * PythonSize(sequence));
+  json out = sequence.is_string() ? json("") : json::array();
+  for (int64_t i = 0; i < n; ++i)
+    if (out.is_string())
+      out.get_ref<std::string &>() += sequence.get_ref<const std::string &>();
+    else
+      out.insert(out.end(), sequence.begin(), sequence.end());
   return out;
 }
 
@@ -476,6 +475,7 @@ PythonBinary(const std::string & op, const json & a, const json & b)
   };
   if (op == "+" && ((a.is_string() && b.is_string()) || (a.is_array() && b.is_array())))
   {
+    CheckPythonResultSize(PythonSize(a) + PythonSize(b));
     if (a.is_string())
       return a.get<std::string>() + b.get<std::string>();
     json out = a;
@@ -583,12 +583,14 @@ PythonSlice(const json & v, const json & lower, const json & upper, const json &
   const int64_t stop = clamp(upper, step < 0 ? -1 : n);
   json out = json::array();
   std::string text;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;)
   {
     if (v.is_string())
       text += items[size_t(i)].get<std::string>();
     else
       out.push_back(items[size_t(i)]);
+    if (__builtin_add_overflow(i, step, &i)) // 'abc'[2::2**63 - 1]: past the end either way
+      break;
   }
   return v.is_string() ? json(text) : out;
 }

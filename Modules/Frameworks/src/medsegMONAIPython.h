@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,6 +37,37 @@ public:
  * message; operations outside the subset (printf-style `%` on strings, complex powers, `is` on
  * values other than None/True/False) throw MONAIExpressionUnsupported. */
 ///@{
+
+/** The most a value made by an expression may hold: PythonSize() units (65536; a config's lists
+ * and strings are far smaller). Repetition and concatenation beyond it fail
+ * ("'a' * 10**12" would otherwise take the memory). */
+constexpr size_t PythonMaxSize = size_t(1) << 16;
+
+/** The size of a value for the limits: one per value, list item and dict entry, plus the bytes of
+ * its strings and keys. Counting stops once it passes `cap` (returning a number above it). */
+inline size_t
+PythonSize(const nlohmann::json & value, size_t cap = PythonMaxSize)
+{
+  size_t size = 1;
+  if (value.is_string())
+    size += value.get_ref<const std::string &>().size();
+  else if (value.is_object())
+    for (auto it = value.begin(); it != value.end() && size <= cap; ++it)
+      size += it.key().size() + PythonSize(it.value(), cap - std::min(size, cap));
+  else if (value.is_array())
+    for (auto it = value.begin(); it != value.end() && size <= cap; ++it)
+      size += PythonSize(*it, cap - std::min(size, cap));
+  return size;
+}
+
+/** Fails when a result of `size` (PythonSize() units) would be larger than PythonMaxSize. */
+inline void
+CheckPythonResultSize(uint64_t size)
+{
+  if (size > PythonMaxSize)
+    throw MONAIExpressionFailed("the result would hold more than " + std::to_string(PythonMaxSize) +
+                                " values or characters, more than MedSeg evaluates in a config");
+}
 
 /** `int`, `float`, `str`, `list`, `dict`, `bool`, `NoneType`. */
 std::string

@@ -491,3 +491,131 @@ TEST(MONAIConfigExpression, CommonKeysAreTheKeyNamesTheZoosTemplatesUse)
   EXPECT_THROW(Evaluate("$monai.utils.CommonKeys.NOT_A_KEY"), medseg::InputError);
   EXPECT_THROW(Evaluate("$monai.utils.set_determinism(seed=0)"), medseg::InputError);
 }
+
+// Regressions found by fuzzing (Testing/Fuzz, MONAIExpression / MONAIConfigJson / MONAIConfigYaml):
+// each refused with an InputError, quickly, where it used to take the memory, the stack or the time.
+
+TEST(MONAIConfigExpression, RefusesResultsTooLargeToMakeBeforeMakingThem)
+{
+  EXPECT_TRUE(Contains(ErrorOf([] { Evaluate("$'a' * 10**12"); }), "cannot evaluate $'a' * 10**12: the result would hold more than"));
+  EXPECT_TRUE(Contains(ErrorOf([] { Evaluate("$[@b] * 600000", { { "b", { 1, 2 } } }); }), "the result would hold more than"));
+  EXPECT_TRUE(Contains(ErrorOf([] { Evaluate("$9**9**9"); }), "integer overflow"));
+  EXPECT_EQ(Evaluate("$'' * 10**18"), "");
+  EXPECT_EQ(Evaluate("$[] * 10**18"), json::array());
+  EXPECT_EQ(Evaluate("$'ab' * 3"), "ababab");
+  std::string copies = "$[1] * 30000";
+  for (int i = 0; i < 100; ++i)
+    copies += " + []";
+  EXPECT_TRUE(Contains(ErrorOf([&] { Evaluate(copies); }), "the expression makes more than"));
+  std::string doubling = "$@s";
+  json        others = { { "s", "$'x' * 1000" } };
+  for (int i = 0; i < 80; ++i)
+    doubling += " + @s";
+  EXPECT_TRUE(Contains(ErrorOf([&] { Evaluate(doubling, others); }), "makes more than"));
+}
+
+TEST(MONAIConfigExpression, RefusesNestingDeeperThanPythonsParser)
+{
+  for (const auto & [open, close] : std::vector<std::pair<std::string, std::string>>{
+         { "(", ")" }, { "[", "]" }, { "-", "" }, { "not ", "" }, { "2**", "" }, { "abs(", ")" } })
+  {
+    std::string deep;
+    for (int i = 0; i < 3000; ++i)
+      deep = open + deep;
+    deep = "$" + deep + "1";
+    for (int i = 0; i < 3000; ++i)
+      deep += close;
+    EXPECT_TRUE(Contains(ErrorOf([&] { Evaluate(deep); }), "nests more than 200 levels deep")) << open;
+  }
+  EXPECT_EQ(Evaluate("$((((1))))"), 1);
+}
+
+TEST(MONAIConfigExpression, SlicesWithHugeStepsWithoutOverflow)
+{
+  EXPECT_EQ(Evaluate("$'abc'[2::9223372036854775807]"), "c");
+  EXPECT_EQ(Evaluate("$[1, 2, 3][1::9223372036854775807]"), json::parse("[2]"));
+  EXPECT_EQ(Evaluate("$'abc'[::-9223372036854775807 - 1]"), "c");
+}
+
+TEST(MONAIConfig, RefusesReferencesThatExpandExponentiallyOrChainTooDeep)
+{
+  json root = { { "a0", { 1, 1, 1, 1 } } };
+  for (int i = 1; i < 30; ++i)
+    root["a" + std::to_string(i)] = std::vector<std::string>(4, "@a" + std::to_string(i - 1));
+  const MONAIConfig doubling("c.json", root);
+  EXPECT_EQ(doubling.Resolve("a2").size(), 4u);
+  const std::string expanding = ErrorOf([&] { doubling.Resolve("a29"); });
+  EXPECT_TRUE(Contains(expanding, "its references expand to more than 65536 values")) << expanding;
+
+  json chain = { { "c200", 1 } };
+  for (int i = 0; i < 200; ++i)
+    chain["c" + std::to_string(i)] = (i % 2 ? "@c" : "$@c") + std::to_string(i + 1);
+  const MONAIConfig deep("c.json", chain);
+  EXPECT_EQ(deep.Resolve("c150"), 1);
+  EXPECT_TRUE(Contains(ErrorOf([&] { deep.Resolve("c0"); }), "through a chain of more than 100 references"));
+}
+
+TEST(MONAIConfigYaml, RefusesAliasBombsSelfAliasesAndHugeBase60)
+{
+  std::string bomb = "a0: &a0 [1, 1, 1, 1]\n";
+  for (int i = 1; i < 30; ++i)
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + ", *a" +
+            std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + "]\n";
+  const std::string bombFile = WriteFile("bomb.yaml", bomb);
+  EXPECT_EQ(ErrorOf([&] { MONAIConfig::ReadFile(bombFile); }),
+            bombFile + ": is not valid YAML for MONAI: its aliases expand to more than 32768 values");
+  const std::string self = WriteFile("self.yaml", "a: &a [1, *a]\n");
+  EXPECT_EQ(ErrorOf([&] { MONAIConfig::ReadFile(self); }),
+            self + ": a: nests more than 1000 levels deep (an alias inside its own anchor?)");
+  const std::string merge = WriteFile("merge-self.yaml", "a: &a {b: 1, <<: *a}\n");
+  EXPECT_TRUE(Contains(ErrorOf([&] { MONAIConfig::ReadFile(merge); }), "nests more than 1000 levels deep"));
+  const std::string base60 = WriteFile("base60.yaml", "a: 99999999999999999999999999:30\nb: 1:30\n");
+  EXPECT_EQ(ErrorOf([&] { MONAIConfig::ReadFile(base60); }),
+            base60 + ": a: the integer 99999999999999999999999999:30 is larger than MedSeg's 64-bit integers");
+  const std::string shared = WriteFile("shared.yaml", "k: &k {keys: image}\nt: [*k, *k]\n");
+  EXPECT_EQ(MONAIConfig::ReadFile(shared).Resolve("t"), json::parse(R"([{"keys": "image"}, {"keys": "image"}])"));
+}
+
+TEST(MONAIConfigYaml, RefusesBytesPyYAMLRefusesBeforeYamlCppSeesThem)
+{
+  // yaml-cpp 0.7 loops without end on some files with NUL or invalid bytes (found by fuzzing).
+  const std::string nul = WriteFile("nul.yaml", std::string("a: 1\nb: x\0y\n", 12));
+  const std::string invalid = WriteFile("invalid.yaml", "a: 1\nb: \xFF\n");
+  const std::string overlong = WriteFile("overlong.yaml", "a: \xC0\x80\n");
+  for (const std::string & path : { nul, invalid, overlong })
+  {
+    try
+    {
+      MONAIConfig::ReadFile(path);
+      ADD_FAILURE() << path << " was read";
+    }
+    catch (const medseg::InputError & e)
+    {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not UTF-8 of a printable character"), std::string::npos) << e.what();
+    }
+  }
+  // Printable UTF-8 beyond ASCII is read.
+  EXPECT_EQ(MONAIConfig::ReadFile(WriteFile("utf8.yaml", "name: \xC3\xA9t\xC3\xA9\n")).Resolve("name"), "\xC3\xA9t\xC3\xA9");
+}
+
+TEST(MONAIConfigYaml, OneDocumentAndNoLoopOnAStrayComma)
+{
+  // yaml-cpp 0.7's LoadAll loops without end on a stray "," (jbeder/yaml-cpp#1040; found by fuzzing).
+  for (const char * text : { ",", ",:ransfl\rl", ", b" })
+    EXPECT_THROW(MONAIConfig::ReadFile(WriteFile("comma.yaml", text)), medseg::InputError) << text;
+  // yaml.load reads one document: a "---" start and a "..." end around it are fine, a second is not.
+  EXPECT_EQ(MONAIConfig::ReadFile(WriteFile("one.yaml", "# c\n---\na: 1\n...\n")).Resolve("a"), 1);
+  for (const char * text : { "a: 1\n---\nb: 2\n", "a: 1\n...\nb: 2\n", "---\na: 1\n--- \n" })
+  {
+    try
+    {
+      MONAIConfig::ReadFile(WriteFile("two.yaml", text));
+      ADD_FAILURE() << text;
+    }
+    catch (const medseg::InputError & e)
+    {
+      EXPECT_NE(std::string(e.what()).find("starts another document"), std::string::npos) << e.what();
+    }
+  }
+}
