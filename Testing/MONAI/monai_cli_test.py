@@ -147,7 +147,8 @@ def refusals(medseg, fixtures, workdir, cases):
         print(f"refused {name:<20} {lines[0] if lines else ''}")
     # Options the bundle's config fixes are usage errors (exit 2), before anything is read.
     spleen = next(c for c in cases if c["expect"] == "labels")
-    for option in (["--tta"], ["--blend", "constant"], ["--crop-to-nonzero"], ["--precision", "bf16"]):
+    for option in (["--tta"], ["--fast"], ["--blend", "constant"], ["--crop-to-nonzero"], ["--precision", "bf16"],
+                   ["--stream-divisions", "4"], ["--folds", "0"]):
         out = os.path.join(base, "option.nii.gz")
         r = run([medseg, "segment", "--model", os.path.join(fixtures, spleen["bundle"]), "--input",
                  os.path.join(fixtures, spleen["inputs"][0]), "--output", out] + option)
