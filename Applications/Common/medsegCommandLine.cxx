@@ -62,7 +62,7 @@ ParseDouble(const std::string & text, double & value)
 }
 
 std::string
-Option(const std::string & name)
+Dashed(const std::string & name)
 {
   return "--" + name;
 }
@@ -71,7 +71,7 @@ Option(const std::string & name)
 void
 CheckValue(const Parameter & p, const std::string & value)
 {
-  const std::string who = p.positional ? p.name : Option(p.name);
+  const std::string who = p.positional ? p.name : Dashed(p.name);
   long              l = 0;
   double            d = 0;
   switch (p.kind)
@@ -196,7 +196,7 @@ ParsedArguments::GetInteger(const std::string & name) const
   long value = 0;
   if (!ParseLong(Get(name), value))
   {
-    throw UsageError(Option(name) + " needs an integer, got '" + Get(name) + "'");
+    throw UsageError(Dashed(name) + " needs an integer, got '" + Get(name) + "'");
   }
   return value;
 }
@@ -207,7 +207,7 @@ ParsedArguments::GetFloat(const std::string & name) const
   double value = 0;
   if (!ParseDouble(Get(name), value))
   {
-    throw UsageError(Option(name) + " needs a number, got '" + Get(name) + "'");
+    throw UsageError(Dashed(name) + " needs a number, got '" + Get(name) + "'");
   }
   return value;
 }
@@ -221,7 +221,7 @@ ParsedArguments::GetIntegerVector(const std::string & name) const
     long v = 0;
     if (!ParseLong(part, v))
     {
-      throw UsageError(Option(name) + " needs comma-separated integers, got '" + Get(name) + "'");
+      throw UsageError(Dashed(name) + " needs comma-separated integers, got '" + Get(name) + "'");
     }
     values.push_back(v);
   }
@@ -237,7 +237,7 @@ ParsedArguments::GetFloatVector(const std::string & name) const
     double v = 0;
     if (!ParseDouble(part, v))
     {
-      throw UsageError(Option(name) + " needs comma-separated numbers, got '" + Get(name) + "'");
+      throw UsageError(Dashed(name) + " needs comma-separated numbers, got '" + Get(name) + "'");
     }
     values.push_back(v);
   }
@@ -359,7 +359,7 @@ CommandLine::Parse(const std::vector<std::string> & arguments) const
   {
     if (p.required && !parsed.Has(p.name))
     {
-      throw UsageError((p.positional ? p.name : Option(p.name)) + " is required (see " + m_Program + " --help)");
+      throw UsageError((p.positional ? p.name : Dashed(p.name)) + " is required (see " + m_Program + " --help)");
     }
   }
   return parsed;

@@ -1,6 +1,8 @@
 #ifndef medsegCommandLine_h
 #define medsegCommandLine_h
 
+#include "medsegUsageError.h"
+
 #include <map>
 #include <string>
 #include <utility>
@@ -41,6 +43,78 @@ struct Parameter
   bool                     positional{ false };
   std::string              label;     //!< short human title (Slicer GUI); derived from name when empty
   std::string              group{ "Parameters" }; //!< section in --help and in Slicer's GUI
+};
+
+/** \brief Builds one row of a command's table, saying only what differs from the defaults:
+ *
+ *     cl.Add(Option("model", ParameterKind::InputFile, "Model package or TorchScript file.")
+ *              .Required().Label("Model").Group("Input/output"));
+ *
+ * The same table gives parsing, `--help`, `--xml` and Slicer's argument form. */
+class Option
+{
+public:
+  Option(std::string name, ParameterKind kind, std::string help)
+  {
+    m_Parameter.name = std::move(name);
+    m_Parameter.kind = kind;
+    m_Parameter.help = std::move(help);
+  }
+  Option &
+  Default(std::string value)
+  {
+    m_Parameter.defaultValue = std::move(value);
+    return *this;
+  }
+  /** The values an Enumeration takes. */
+  Option &
+  Choices(std::vector<std::string> choices)
+  {
+    m_Parameter.choices = std::move(choices);
+    return *this;
+  }
+  Option &
+  Required()
+  {
+    m_Parameter.required = true;
+    return *this;
+  }
+  /** May be given several times (GetAll). */
+  Option &
+  Repeatable()
+  {
+    m_Parameter.repeatable = true;
+    return *this;
+  }
+  /** Given without `--name`, in table order. */
+  Option &
+  Positional()
+  {
+    m_Parameter.positional = true;
+    return *this;
+  }
+  /** Short title in Slicer's GUI; derived from the name when not given. */
+  Option &
+  Label(std::string label)
+  {
+    m_Parameter.label = std::move(label);
+    return *this;
+  }
+  /** Section in `--help` and in Slicer's GUI ("Parameters" when not given). */
+  Option &
+  Group(std::string group)
+  {
+    m_Parameter.group = std::move(group);
+    return *this;
+  }
+
+  operator Parameter() const
+  {
+    return m_Parameter;
+  }
+
+private:
+  Parameter m_Parameter;
 };
 
 /** Output values a tool reports for Slicer's `--returnparameterfile` (`name = value` lines), in order. */

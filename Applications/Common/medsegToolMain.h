@@ -1,6 +1,8 @@
 #ifndef medsegToolMain_h
 #define medsegToolMain_h
 
+#include "medsegUsageError.h"
+
 #include <functional>
 #include <string>
 #include <vector>

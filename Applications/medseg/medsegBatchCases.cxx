@@ -3,6 +3,7 @@
 #include "medsegBatchCases.h"
 #include "medsegBatchUtilities.h"
 #include "medsegError.h"
+#include "medsegUsageError.h"
 #include "medsegSha256.h"
 
 #include <nlohmann/json.hpp>

@@ -27,7 +27,6 @@ namespace medseg::cli
 namespace
 {
 
-using P = Parameter;
 using K = ParameterKind;
 
 /** Options handed on to every `medseg segment` child unchanged: {name, is a flag}. */
@@ -50,69 +49,61 @@ BatchCommandLine()
                  "SHA-256 of the inputs, of the model and of the options, and the MedSeg version, so a run\n"
                  "that is stopped at any moment redoes only unfinished cases when started again. Exit 0 when\n"
                  "every case succeeded, 1 when some failed, 2 on a usage error. See Documentation/batch.md.");
-  cl.Add(P{ "model", K::InputFile, "Model package (folder, model.json, .medseg), TorchScript file (.pt), nnU-Net v2 model\n"
-            "      folder or MONAI bundle folder.", "", {},
-            true, false, false, "Model", "Input/output" })
-    .Add(P{ "input", K::String,
-            "A folder, a glob pattern (quote it), an image file, or a manifest (.csv or .json). Repeatable.", "", {},
-            true, true, false, "Inputs", "Input/output" })
-    .Add(P{ "output", K::Directory, "Output folder (created if missing); each case writes OUTPUT/<case>/.", "", {},
-            true, false, false, "Output folder", "Input/output" })
-    .Add(P{ "extension", K::Enumeration, "File type of the label and probability maps.", ".nii.gz",
-            { ".nii.gz", ".nii", ".nrrd", ".mha" }, false, false, false, "Extension", "Input/output" })
-    .Add(P{ "probabilities", K::Flag, "Also write OUTPUT/<case>/probabilities<ext>.", "", {}, false, false, false,
-            "Probabilities", "Input/output" })
-    .Add(P{ "mesh", K::Flag, "Also write surface meshes into OUTPUT/<case>/mesh/.", "", {}, false, false, false,
-            "Meshes", "Input/output" })
-    .Add(P{ "screenshot", K::Flag, "Also write OUTPUT/<case>/overview.png (needs an X display: xvfb-run -a).", "",
-            {}, false, false, false, "Pictures", "Input/output" })
-    .Add(P{ "overwrite", K::Flag,
-            "Replace case folders that exist but that no earlier batch run in OUTPUT wrote.", "", {}, false, false,
-            false, "Overwrite", "Input/output" })
-    .Add(P{ "report", K::String, "Report path without extension (writes .json and .csv). Default: OUTPUT/report.",
-            "", {}, false, false, false, "Report", "Input/output" })
-    .Add(P{ "jobs", K::Integer, "Cases run at the same time on this machine (or MPI rank).", "1", {}, false, false,
-            false, "Jobs", "Scheduling" })
-    .Add(P{ "shard", K::String,
-            "I/N: run only the cases whose position in the sorted case list is I modulo N (0 <= I < N).\n"
-            "      Default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set, else all cases.",
-            "", {}, false, false, false, "Shard", "Scheduling" })
-    .Add(P{ "case-timeout", K::Float, "Seconds after which a case is killed and recorded as failed (0: none).", "0",
-            {}, false, false, false, "Case timeout", "Scheduling" })
-    .Add(P{ "patch-size", K::IntegerVector, "Passed on to medseg segment.", "", {}, false, false, false,
-            "Patch size", "Segmentation" })
-    .Add(P{ "overlap", K::Float, "Passed on to medseg segment.", "", {}, false, false, false, "Overlap",
-            "Segmentation" })
-    .Add(P{ "blend", K::Enumeration, "Passed on to medseg segment.", "", { "gaussian", "constant" }, false, false,
-            false, "Blending", "Segmentation" })
-    .Add(P{ "batch-size", K::Integer, "Passed on to medseg segment.", "", {}, false, false, false, "Batch size",
-            "Segmentation" })
-    .Add(P{ "normalize", K::String, "Passed on to medseg segment.", "", {}, false, false, false, "Normalization",
-            "Segmentation" })
-    .Add(P{ "tta", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false, "Mirror TTA",
-            "Segmentation" })
-    .Add(P{ "no-tta", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false, "No TTA",
-            "Segmentation" })
-    .Add(P{ "mirror-axes", K::IntegerVector, "Passed on to medseg segment.", "", {}, false, false, false,
-            "Mirror axes", "Segmentation" })
-    .Add(P{ "crop-to-nonzero", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false,
-            "Crop to nonzero", "Segmentation" })
-    .Add(P{ "no-crop-to-nonzero", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false,
-            "No crop to nonzero", "Segmentation" })
-    .Add(P{ "postprocess", K::String, "Passed on to medseg segment.", "", {}, false, false, false, "Post-processing",
-            "Segmentation" })
-    .Add(P{ "folds", K::String, "nnU-Net models: passed on to medseg segment.", "", {}, false, false, false,
-            "nnU-Net folds", "Segmentation" })
-    .Add(P{ "checkpoint", K::Enumeration, "nnU-Net models: passed on to medseg segment.", "", { "final", "best" },
-            false, false, false, "nnU-Net checkpoint", "Segmentation" })
-    .Add(P{ "threads", K::Integer, "LibTorch threads of each case (passed on to medseg segment).", "1", {}, false,
-            false, false, "Threads", "Segmentation" })
-    .Add(P{ "device", K::Enumeration, "Passed on to medseg segment.", "auto", { "auto", "cpu", "cuda" }, false,
-            false, false, "Device", "Segmentation" })
-    .Add(P{ "no-optimize", K::Flag, "Passed on to medseg segment.", "", {}, false, false, false, "No optimization",
-            "Segmentation" })
-    .Add(P{ "quiet", K::Flag, "Print nothing but errors and the summary line.", "", {}, false, false, false, "Quiet",
-            "Runtime" });
+  cl.Add(Option("model", K::InputFile,
+                "Model package (folder, model.json, .medseg), TorchScript file (.pt), nnU-Net v2 model\n"
+                "      folder or MONAI bundle folder.").Required().Label("Model").Group("Input/output"))
+    .Add(Option("input", K::String,
+                "A folder, a glob pattern (quote it), an image file, or a manifest (.csv or .json). Repeatable.")
+           .Required().Repeatable().Label("Inputs").Group("Input/output"))
+    .Add(Option("output", K::Directory, "Output folder (created if missing); each case writes OUTPUT/<case>/.")
+           .Required().Label("Output folder").Group("Input/output"))
+    .Add(Option("extension", K::Enumeration, "File type of the label and probability maps.")
+           .Default(".nii.gz").Choices({ ".nii.gz", ".nii", ".nrrd", ".mha" }).Label("Extension").Group("Input/output"))
+    .Add(Option("probabilities", K::Flag, "Also write OUTPUT/<case>/probabilities<ext>.")
+           .Label("Probabilities").Group("Input/output"))
+    .Add(Option("mesh", K::Flag, "Also write surface meshes into OUTPUT/<case>/mesh/.")
+           .Label("Meshes").Group("Input/output"))
+    .Add(Option("screenshot", K::Flag, "Also write OUTPUT/<case>/overview.png (needs an X display: xvfb-run -a).")
+           .Label("Pictures").Group("Input/output"))
+    .Add(Option("overwrite", K::Flag, "Replace case folders that exist but that no earlier batch run in OUTPUT wrote.")
+           .Label("Overwrite").Group("Input/output"))
+    .Add(Option("report", K::String, "Report path without extension (writes .json and .csv). Default: OUTPUT/report.")
+           .Label("Report").Group("Input/output"))
+    .Add(Option("jobs", K::Integer, "Cases run at the same time on this machine (or MPI rank).")
+           .Default("1").Label("Jobs").Group("Scheduling"))
+    .Add(Option("shard", K::String,
+                "I/N: run only the cases whose position in the sorted case list is I modulo N (0 <= I < N).\n"
+                "      Default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set, else all cases.")
+           .Label("Shard").Group("Scheduling"))
+    .Add(Option("case-timeout", K::Float, "Seconds after which a case is killed and recorded as failed (0: none).")
+           .Default("0").Label("Case timeout").Group("Scheduling"))
+    .Add(Option("patch-size", K::IntegerVector, "Passed on to medseg segment.")
+           .Label("Patch size").Group("Segmentation"))
+    .Add(Option("overlap", K::Float, "Passed on to medseg segment.").Label("Overlap").Group("Segmentation"))
+    .Add(Option("blend", K::Enumeration, "Passed on to medseg segment.")
+           .Choices({ "gaussian", "constant" }).Label("Blending").Group("Segmentation"))
+    .Add(Option("batch-size", K::Integer, "Passed on to medseg segment.").Label("Batch size").Group("Segmentation"))
+    .Add(Option("normalize", K::String, "Passed on to medseg segment.").Label("Normalization").Group("Segmentation"))
+    .Add(Option("tta", K::Flag, "Passed on to medseg segment.").Label("Mirror TTA").Group("Segmentation"))
+    .Add(Option("no-tta", K::Flag, "Passed on to medseg segment.").Label("No TTA").Group("Segmentation"))
+    .Add(Option("mirror-axes", K::IntegerVector, "Passed on to medseg segment.")
+           .Label("Mirror axes").Group("Segmentation"))
+    .Add(Option("crop-to-nonzero", K::Flag, "Passed on to medseg segment.")
+           .Label("Crop to nonzero").Group("Segmentation"))
+    .Add(Option("no-crop-to-nonzero", K::Flag, "Passed on to medseg segment.")
+           .Label("No crop to nonzero").Group("Segmentation"))
+    .Add(Option("postprocess", K::String, "Passed on to medseg segment.")
+           .Label("Post-processing").Group("Segmentation"))
+    .Add(Option("folds", K::String, "nnU-Net models: passed on to medseg segment.")
+           .Label("nnU-Net folds").Group("Segmentation"))
+    .Add(Option("checkpoint", K::Enumeration, "nnU-Net models: passed on to medseg segment.")
+           .Choices({ "final", "best" }).Label("nnU-Net checkpoint").Group("Segmentation"))
+    .Add(Option("threads", K::Integer, "LibTorch threads of each case (passed on to medseg segment).")
+           .Default("1").Label("Threads").Group("Segmentation"))
+    .Add(Option("device", K::Enumeration, "Passed on to medseg segment.")
+           .Default("auto").Choices({ "auto", "cpu", "cuda" }).Label("Device").Group("Segmentation"))
+    .Add(Option("no-optimize", K::Flag, "Passed on to medseg segment.").Label("No optimization").Group("Segmentation"))
+    .Add(Option("quiet", K::Flag, "Print nothing but errors and the summary line.").Label("Quiet").Group("Runtime"));
   return cl;
 }
 

@@ -24,7 +24,6 @@ namespace medseg::cli
 namespace
 {
 
-using P = Parameter;
 using K = ParameterKind;
 
 } // namespace
@@ -37,21 +36,21 @@ EvaluateCommandLine()
                  "Hausdorff distance, HD95, average symmetric surface distance and surface Dice, in mm. Give two "
                  "files, or two folders whose label maps are matched by file name. Pairs must share their "
                  "geometry. See Documentation/metrics.md.");
-  cl.Add(P{ "reference", K::InputLabelMap, "Reference label map, or a folder of them.", "", {}, true, false, false,
-            "Reference", "Input/output" })
-    .Add(P{ "prediction", K::InputLabelMap, "Predicted label map, or a folder with the same file names.", "", {}, true,
-            false, false, "Prediction", "Input/output" })
-    .Add(P{ "output-csv", K::OutputFile, "Write per-case rows and summary rows (mean, std, median) as CSV.", "", {},
-            false, false, false, "CSV output", "Input/output" })
-    .Add(P{ "output-json", K::OutputFile, "Write per-case results and the summary as JSON.", "", {}, false, false,
-            false, "JSON output", "Input/output" })
-    .Add(P{ "labels", K::IntegerVector, "Labels to evaluate (default: every non-zero label in either image).", "", {},
-            false, false, false, "Labels", "Metrics" })
-    .Add(P{ "tolerance", K::Float, "Surface Dice tolerance in mm.", "1", {}, false, false, false, "Tolerance (mm)",
-            "Metrics" })
-    .Add(P{ "overwrite", K::Flag, "Replace output files that already exist.", "", {}, false, false, false,
-            "Overwrite", "Input/output" })
-    .Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
+  cl.Add(Option("reference", K::InputLabelMap, "Reference label map, or a folder of them.")
+           .Required().Label("Reference").Group("Input/output"))
+    .Add(Option("prediction", K::InputLabelMap, "Predicted label map, or a folder with the same file names.")
+           .Required().Label("Prediction").Group("Input/output"))
+    .Add(Option("output-csv", K::OutputFile, "Write per-case rows and summary rows (mean, std, median) as CSV.")
+           .Label("CSV output").Group("Input/output"))
+    .Add(Option("output-json", K::OutputFile, "Write per-case results and the summary as JSON.")
+           .Label("JSON output").Group("Input/output"))
+    .Add(Option("labels", K::IntegerVector, "Labels to evaluate (default: every non-zero label in either image).")
+           .Label("Labels").Group("Metrics"))
+    .Add(Option("tolerance", K::Float, "Surface Dice tolerance in mm.")
+           .Default("1").Label("Tolerance (mm)").Group("Metrics"))
+    .Add(Option("overwrite", K::Flag, "Replace output files that already exist.")
+           .Label("Overwrite").Group("Input/output"))
+    .Add(Option("quiet", K::Flag, "Print nothing but errors.").Label("Quiet").Group("Runtime"));
   return cl;
 }
 

@@ -15,21 +15,21 @@ namespace medseg::cli
 CommandLine
 MeshCommandLine()
 {
-  using P = Parameter;
   using K = ParameterKind;
   CommandLine cl("medseg mesh", "Label surfaces",
                  "Extracts one smoothed surface per label (discrete flying edges, windowed-sinc smoothing,\n"
                  "optional decimation) in world coordinates (LPS by default, so that the meshes overlay the\n"
                  "image in 3D Slicer) and writes label_<value>_<name>.<ext> files plus meshes.csv.",
                  "Surface Models");
-  cl.Add(P{ "labelmap", K::InputLabelMap, "Label map to mesh.", "", {}, true, false, true, "Label map", "Input/output" })
-    .Add(P{ "output-dir", K::Directory, "Folder for the mesh files (created if needed).", "", {}, true, false, false,
-            "Output folder", "Input/output" })
-    .Add(P{ "labels", K::IntegerVector, "Label values to mesh (default: every label present).", "", {}, false, false,
-            false, "Labels", "Labels" });
+  cl.Add(Option("labelmap", K::InputLabelMap, "Label map to mesh.")
+           .Required().Positional().Label("Label map").Group("Input/output"))
+    .Add(Option("output-dir", K::Directory, "Folder for the mesh files (created if needed).")
+           .Required().Label("Output folder").Group("Input/output"))
+    .Add(Option("labels", K::IntegerVector, "Label values to mesh (default: every label present).")
+           .Label("Labels").Group("Labels"));
   AddLabelTableParameter(cl);
   AddMeshParameters(cl, "Surface");
-  cl.Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
+  cl.Add(Option("quiet", K::Flag, "Print nothing but errors.").Label("Quiet").Group("Runtime"));
   return cl;
 }
 

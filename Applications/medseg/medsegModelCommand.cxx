@@ -19,7 +19,6 @@ namespace medseg::cli
 
 namespace
 {
-using P = Parameter;
 using K = ParameterKind;
 
 int
@@ -28,9 +27,10 @@ RunInfo(const std::vector<std::string> & arguments)
   CommandLine cl("medseg model info", "Model package information",
                  "Validates a model package (model.json against format version 1, the weights' SHA-256)\n"
                  "and prints what it says: architecture, inputs, geometry, inference settings, labels.");
-  cl.Add(P{ "package", K::InputFile, "Package folder, model.json, .medseg archive, nnU-Net v2 model folder or MONAI bundle.", "", {},
-            true, false, true })
-    .Add(P{ "json", K::Flag, "Print the validated model.json instead of the summary.", "" });
+  cl.Add(Option("package", K::InputFile,
+                "Package folder, model.json, .medseg archive, nnU-Net v2 model folder or MONAI bundle.")
+           .Required().Positional())
+    .Add(Option("json", K::Flag, "Print the validated model.json instead of the summary."));
   const ParsedArguments args = cl.Parse(arguments);
   if (args.Flag("help"))
   {
@@ -103,16 +103,14 @@ RunPack(const std::vector<std::string> & arguments)
                  "weights' file name and SHA-256 filled into model.json. The metadata are validated first.\n"
                  "With --from, packs an nnU-Net v2 trained-model folder instead (plans, dataset.json and the\n"
                  "chosen folds' checkpoints, each with its SHA-256): the package gives the folder's labels.");
-  cl.Add(P{ "metadata", K::InputFile, "model.json without (or with a stale) \"weights\" block.", "", {}, false })
-    .Add(P{ "weights", K::InputFile, "Weights: TorchScript (.pt) or serialized parameters of a native plugin.", "",
-            {}, false })
-    .Add(P{ "from", K::Directory, "An nnU-Net v2 trained-model folder to pack (instead of --metadata/--weights).", "",
-            {}, false })
-    .Add(P{ "folds", K::String, "With --from: the folds to pack, e.g. 0,1 (default: every fold_N present).", "" })
-    .Add(P{ "checkpoint", K::Enumeration, "With --from: checkpoint_final.pth or checkpoint_best.pth.", "final",
-            { "final", "best" } })
-    .Add(P{ "output", K::OutputFile, "The package to write (.medseg).", "", {}, true })
-    .Add(P{ "overwrite", K::Flag, "Replace the output if it exists.", "" });
+  cl.Add(Option("metadata", K::InputFile, "model.json without (or with a stale) \"weights\" block."))
+    .Add(Option("weights", K::InputFile, "Weights: TorchScript (.pt) or serialized parameters of a native plugin."))
+    .Add(Option("from", K::Directory, "An nnU-Net v2 trained-model folder to pack (instead of --metadata/--weights)."))
+    .Add(Option("folds", K::String, "With --from: the folds to pack, e.g. 0,1 (default: every fold_N present)."))
+    .Add(Option("checkpoint", K::Enumeration, "With --from: checkpoint_final.pth or checkpoint_best.pth.")
+           .Default("final").Choices({ "final", "best" }))
+    .Add(Option("output", K::OutputFile, "The package to write (.medseg).").Required())
+    .Add(Option("overwrite", K::Flag, "Replace the output if it exists."));
   const ParsedArguments args = cl.Parse(arguments);
   if (args.Flag("help"))
   {

@@ -23,8 +23,8 @@ PluginsCommandLine()
                  "the installation's plugin folder, then in the absolute directories of MEDSEG_PLUGIN_PATH\n"
                  "(colon-separated); never in the current directory.",
                  "Utilities");
-  cl.Add(Parameter{ "json", ParameterKind::Flag, "Print one JSON object instead of text.", "", {}, false, false, false,
-                    "JSON output", "Output" });
+  cl.Add(Option("json", ParameterKind::Flag, "Print one JSON object instead of text.")
+           .Label("JSON output").Group("Output"));
   return cl;
 }
 

@@ -17,7 +17,6 @@ namespace medseg::cli
 namespace
 {
 
-using P = Parameter;
 using K = ParameterKind;
 
 } // namespace
@@ -31,18 +30,19 @@ PostprocessCommandLine()
                  "islands:min=VOLUME|keep=N, fill-holes[:axis=z], smooth:RADIUS, margin:DISTANCE, "
                  "refine-edges:band=WIDTH (needs --image). Lengths in mm, volumes in mm3 or mL; see "
                  "Documentation/postprocessing.md.");
-  cl.Add(P{ "input", K::InputLabelMap, "Label map to post-process.", "", {}, true, false, false, "Input", "Input/output" })
-    .Add(P{ "output", K::OutputLabelMap,
-            "Label map to write (.nii.gz, .nii, .nrrd or .mha; .png or .tif for a 2D image of one slice).", "", {},
-            true, false, false, "Output", "Input/output" })
-    .Add(P{ "postprocess", K::String,
-            "Steps, e.g. \"largest-component;islands:min=100mm3;fill-holes;smooth:1mm;refine-edges:band=2mm\".", "",
-            {}, true, false, false, "Post-processing", "Post-processing" })
-    .Add(P{ "image", K::InputImage, "Intensity image on the label map's grid (needed by refine-edges).", "", {}, false,
-            false, false, "Intensity image", "Input/output" })
-    .Add(P{ "overwrite", K::Flag, "Replace the output file if it exists.", "", {}, false, false, false, "Overwrite",
-            "Input/output" })
-    .Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
+  cl.Add(Option("input", K::InputLabelMap, "Label map to post-process.")
+           .Required().Label("Input").Group("Input/output"))
+    .Add(Option("output", K::OutputLabelMap,
+                "Label map to write (.nii.gz, .nii, .nrrd or .mha; .png or .tif for a 2D image of one slice).")
+           .Required().Label("Output").Group("Input/output"))
+    .Add(Option("postprocess", K::String,
+                "Steps, e.g. \"largest-component;islands:min=100mm3;fill-holes;smooth:1mm;refine-edges:band=2mm\".")
+           .Required().Label("Post-processing").Group("Post-processing"))
+    .Add(Option("image", K::InputImage, "Intensity image on the label map's grid (needed by refine-edges).")
+           .Label("Intensity image").Group("Input/output"))
+    .Add(Option("overwrite", K::Flag, "Replace the output file if it exists.")
+           .Label("Overwrite").Group("Input/output"))
+    .Add(Option("quiet", K::Flag, "Print nothing but errors.").Label("Quiet").Group("Runtime"));
   return cl;
 }
 
@@ -62,19 +62,19 @@ int
 RunPostprocess(const ParsedArguments & args, ReturnParameters * returned)
 {
   // Everything that can be checked without reading data is checked first.
-  const std::string spec = args.Get("postprocess");
+  PostProcessingSpec spec;
   try
   {
-    ValidatePostProcessingSpec(spec);
+    spec = PostProcessingSpec::Parse(args.Get("postprocess"));
   }
-  catch (const UsageError & e)
+  catch (const std::invalid_argument & e)
   {
     throw UsageError(std::string("--postprocess: ") + e.what());
   }
   const std::string input = args.Get("input");
   const std::string output = args.Get("output");
   const std::string imagePath = args.Get("image");
-  if (PostProcessingNeedsIntensity(spec) && imagePath.empty())
+  if (spec.NeedsIntensity() && imagePath.empty())
   {
     throw UsageError("--postprocess: refine-edges needs the intensity image (--image)");
   }

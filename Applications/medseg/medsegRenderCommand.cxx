@@ -17,19 +17,18 @@ namespace
 CommandLine
 RenderCommandLine()
 {
-  using P = Parameter;
   using K = ParameterKind;
   CommandLine cl("medseg render", "Overview picture",
                  "Renders, off-screen, axial, coronal and sagittal slices through one point (default: the centre\n"
                  "of the largest label) with the label overlay, a 3D view of the label surfaces and a legend of\n"
                  "label names into one PNG. Needs an X display: on a headless machine run it under `xvfb-run -a`.",
                  "Surface Models");
-  cl.Add(P{ "image", K::InputImage, "Image to show (grey values).", "", {}, true, false, true, "Image", "Input/output" })
-    .Add(P{ "labels", K::InputLabelMap, "Label map to overlay (same geometry as the image).", "", {}, false, false,
-            false, "Label map", "Input/output" })
-    .Add(P{ "output", K::OutputFile, "PNG to write.", "", {}, true, false, false, "Output PNG", "Input/output" })
-    .Add(P{ "overwrite", K::Flag, "Replace the PNG if it exists.", "", {}, false, false, false, "Overwrite",
-            "Input/output" });
+  cl.Add(Option("image", K::InputImage, "Image to show (grey values).")
+           .Required().Positional().Label("Image").Group("Input/output"))
+    .Add(Option("labels", K::InputLabelMap, "Label map to overlay (same geometry as the image).")
+           .Label("Label map").Group("Input/output"))
+    .Add(Option("output", K::OutputFile, "PNG to write.").Required().Label("Output PNG").Group("Input/output"))
+    .Add(Option("overwrite", K::Flag, "Replace the PNG if it exists.").Label("Overwrite").Group("Input/output"));
   AddLabelTableParameter(cl);
   AddRenderParameters(cl, "Picture");
   return cl;

@@ -1,8 +1,8 @@
-// medseg segment: runs a TorchScript model over a volume and writes the label map.
+// medseg segment: runs a model (package, bare TorchScript file, nnU-Net folder, MONAI bundle) over a
+// volume and writes the label map. The segmenters do the work; this file checks options and writes.
 #include "medsegCommandLine.h"
 #include "medsegCommands.h"
 #include "medsegToolMain.h"
-#include "medsegDeepSegmentationImageFilter.h"
 #include "medsegError.h"
 #include "medsegLabelTable.h"
 #include "medsegImageFileIO.h"
@@ -11,7 +11,7 @@
 #include "medsegModelSpace.h"
 #include "medsegGeometry.h"
 #include "medsegPackageSegmenter.h"
-#include "medsegPluginRegistry.h"
+#include "medsegPackageModel.h"
 #include "medsegPostProcessingPipeline.h"
 #include "medsegProgressLine.h"
 #include "medsegSegmentFrameworks.h"
@@ -38,7 +38,6 @@ namespace
 constexpr double FastOverlap = 0.2;
 
 
-using P = Parameter;
 using K = ParameterKind;
 
 } // namespace
@@ -56,85 +55,87 @@ SegmentCommandLine()
                  "or a MONAI bundle folder (configs/, models/model.ts), run as its inference config says\n"
                  "(Documentation/monai-bundles.md).\n"
                  "Options given here override the package's. Sizes and axes are in image order (x,y,z).");
-  cl.Add(P{ "model", K::InputFile,
-            "Model package (folder, model.json, .medseg), TorchScript file (.pt), nnU-Net v2 model folder or\n"
-            "      MONAI bundle folder.", "", {},
-            true, false, false, "Model", "Input/output" })
-    .Add(P{ "input", K::InputImage,
-            "Image to segment: NIfTI, NRRD, MetaImage, a folder holding one DICOM series, or a 2D PNG, JPEG or\n"
-            "      TIFF (an RGB image gives three channels: R, G, B). Repeat it for models with several channels,\n"
-            "      in the order model.json names them.",
-            "", {}, true, true, false, "Input volume", "Input/output" })
-    .Add(P{ "output", K::OutputLabelMap,
-            "Label map to write (.nii.gz, .nii, .nrrd or .mha; .png or .tif for a 2D image of one slice).", "", {},
-            true, false, false, "Output label map", "Input/output" })
-    .Add(P{ "probabilities", K::OutputImage, "Also write the class probabilities (one component per class).", "", {},
-            false, false, false, "Output probabilities", "Input/output" })
-    .Add(P{ "overwrite", K::Flag, "Replace output files that already exist.", "", {}, false, false, false, "Overwrite",
-            "Input/output" })
-    .Add(P{ "postprocess", K::String,
-            "Post-processing steps, e.g. \"largest-component;fill-holes;smooth:1mm\" (see Documentation/postprocessing.md);\n"
-            "      \"none\" turns off a package's default post-processing.",
-            "", {}, false, false, false, "Post-processing", "Input/output" })
-    .Add(P{ "mesh", K::Directory, "Also write a surface mesh per label into this folder (STL + VTP, LPS world).", "",
-            {}, false, false, false, "Mesh folder", "Input/output" })
-    .Add(P{ "screenshot", K::OutputFile, "Also write an overview picture (three slices, 3D view, legend) as PNG.", "",
-            {}, false, false, false, "Screenshot", "Input/output" })
-    .Add(P{ "patch-size", K::IntegerVector,
-            "Patch size in voxels along x,y,z (one number for a cube). Default: the package's, else 96,96,96.", "",
-            {}, false, false, false, "Patch size", "Sliding window" })
-    .Add(P{ "fast", K::Flag,
-            "Fewer windows: overlap 0.2 (tile step 0.8 of a patch, as TotalSegmentator's fast CPU mode) instead\n"
-            "      of the package's; measured speed and Dice in Documentation/segment.md.",
-            "", {}, false, false, false, "Fast", "Sliding window" })
-    .Add(P{ "overlap", K::Float, "Fraction of a patch shared with its neighbour, in [0, 1). Default: the package's, else 0.5.", "", {}, false, false,
-            false, "Overlap", "Sliding window" })
-    .Add(P{ "blend", K::Enumeration, "How overlapping patches are combined. Default: the package's, else gaussian.", "", { "gaussian", "constant" },
-            false, false, false, "Blending", "Sliding window" })
-    .Add(P{ "batch-size", K::Integer, "Patches per forward call. Default: the package's, else 2.", "", {}, false, false, false, "Batch size",
-            "Sliding window" })
-    .Add(P{ "normalize", K::String,
-            "Intensity normalization of every channel: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH.\n"
-            "      Default: the package's per channel, else zscore.",
-            "", {}, false, false, false, "Normalization", "Sliding window" })
-    .Add(P{ "tta", K::Flag,
-            "Test-time augmentation: average over mirrored copies along the package's mirror axes (else 0,1,2).", "", {},
-            false, false, false, "Mirror TTA", "Sliding window" })
-    .Add(P{ "no-tta", K::Flag, "Turn off the test-time augmentation a model package asks for.", "", {}, false,
-            false, false, "No TTA", "Sliding window" })
-    .Add(P{ "mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.", "", {},
-            false, false, false, "Mirror axes", "Sliding window" })
-    .Add(P{ "crop-to-nonzero", K::Flag,
-            "Segment only the bounding box of the voxels that are nonzero in any channel; the rest is\n"
-            "      background (nnU-Net's crop_to_nonzero). Default: the package's inference.crop_to_nonzero.\n"
-            "      Model packages only; not with --stream-divisions.",
-            "", {}, false, false, false, "Crop to nonzero", "Sliding window" })
-    .Add(P{ "no-crop-to-nonzero", K::Flag, "Segment the whole image even if the model package asks to crop.", "", {},
-            false, false, false, "No crop to nonzero", "Sliding window" })
-    .Add(P{ "accumulation", K::Enumeration,
-            "Number format of the blended class scores held while patches overlap: fp32, or fp16 (half the\n"
-            "      memory per class, slower to add; see Documentation/benchmarks.md).",
-            "fp32", { "fp32", "fp16" }, false, false, false, "Score accumulation", "Sliding window" })
-    .Add(P{ "folds", K::String, "nnU-Net models: the folds to average, e.g. 0,1,2 (default: every fold_N present).",
-            "", {}, false, false, false, "nnU-Net folds", "nnU-Net" })
-    .Add(P{ "checkpoint", K::Enumeration, "nnU-Net models: checkpoint_final.pth or checkpoint_best.pth.", "final",
-            { "final", "best" }, false, false, false, "nnU-Net checkpoint", "nnU-Net" })
-    .Add(P{ "threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).", "0", {}, false, false,
-            false, "Threads", "Runtime" })
-    .Add(P{ "precision", K::Enumeration,
-            "Arithmetic of the network: fp32, or bf16 (bfloat16 weights and activations; fast only on CPUs\n"
-            "      with AMX or GPUs; see Documentation/benchmarks.md for speed and Dice).",
-            "fp32", { "fp32", "bf16" }, false, false, false, "Precision", "Runtime" })
-    .Add(P{ "stream-divisions", K::Integer,
-            "Segment in this many slabs along z (ITK streaming) to bound memory: the input is read slab by\n"
-            "      slab (uncompressed .mha/.mhd/.nrrd/.nii on the model's grid; model packages only). The labels\n"
-            "      are identical to an unstreamed run. 0: off.",
-            "0", {}, false, false, false, "Stream divisions", "Runtime" })
-    .Add(P{ "device", K::Enumeration, "Where the model runs: auto picks CUDA when LibTorch has it, else the CPU.",
-            "auto", { "auto", "cpu", "cuda" }, false, false, false, "Device", "Runtime" })
-    .Add(P{ "no-optimize", K::Flag, "Skip torch::jit::freeze + optimize_for_inference.", "", {}, false, false, false,
-            "No optimization", "Runtime" })
-    .Add(P{ "quiet", K::Flag, "Print nothing but errors.", "", {}, false, false, false, "Quiet", "Runtime" });
+  cl.Add(Option("model", K::InputFile,
+                "Model package (folder, model.json, .medseg), TorchScript file (.pt), nnU-Net v2 model folder or\n"
+                "      MONAI bundle folder.").Required().Label("Model").Group("Input/output"))
+    .Add(Option("input", K::InputImage,
+                "Image to segment: NIfTI, NRRD, MetaImage, a folder holding one DICOM series, or a 2D PNG, JPEG or\n"
+                "      TIFF (an RGB image gives three channels: R, G, B). Repeat it for models with several channels,\n"
+                "      in the order model.json names them.")
+           .Required().Repeatable().Label("Input volume").Group("Input/output"))
+    .Add(Option("output", K::OutputLabelMap,
+                "Label map to write (.nii.gz, .nii, .nrrd or .mha; .png or .tif for a 2D image of one slice).")
+           .Required().Label("Output label map").Group("Input/output"))
+    .Add(Option("probabilities", K::OutputImage, "Also write the class probabilities (one component per class).")
+           .Label("Output probabilities").Group("Input/output"))
+    .Add(Option("overwrite", K::Flag, "Replace output files that already exist.")
+           .Label("Overwrite").Group("Input/output"))
+    .Add(Option("postprocess", K::String,
+                "Post-processing steps, e.g. \"largest-component;fill-holes;smooth:1mm\" (see Documentation/postprocessing.md);\n"
+                "      \"none\" turns off a package's default post-processing.")
+           .Label("Post-processing").Group("Input/output"))
+    .Add(Option("mesh", K::Directory, "Also write a surface mesh per label into this folder (STL + VTP, LPS world).")
+           .Label("Mesh folder").Group("Input/output"))
+    .Add(Option("screenshot", K::OutputFile, "Also write an overview picture (three slices, 3D view, legend) as PNG.")
+           .Label("Screenshot").Group("Input/output"))
+    .Add(Option("patch-size", K::IntegerVector,
+                "Patch size in voxels along x,y,z (one number for a cube). Default: the package's, else 96,96,96.")
+           .Label("Patch size").Group("Sliding window"))
+    .Add(Option("fast", K::Flag,
+                "Fewer windows: overlap 0.2 (tile step 0.8 of a patch, as TotalSegmentator's fast CPU mode) instead\n"
+                "      of the package's; measured speed and Dice in Documentation/segment.md.")
+           .Label("Fast").Group("Sliding window"))
+    .Add(Option("overlap", K::Float,
+                "Fraction of a patch shared with its neighbour, in [0, 1). Default: the package's, else 0.5.")
+           .Label("Overlap").Group("Sliding window"))
+    .Add(Option("blend", K::Enumeration,
+                "How overlapping patches are combined. Default: the package's, else gaussian.")
+           .Choices({ "gaussian", "constant" }).Label("Blending").Group("Sliding window"))
+    .Add(Option("batch-size", K::Integer, "Patches per forward call. Default: the package's, else 2.")
+           .Label("Batch size").Group("Sliding window"))
+    .Add(Option("normalize", K::String,
+                "Intensity normalization of every channel: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH.\n"
+                "      Default: the package's per channel, else zscore.")
+           .Label("Normalization").Group("Sliding window"))
+    .Add(Option("tta", K::Flag,
+                "Test-time augmentation: average over mirrored copies along the package's mirror axes (else 0,1,2).")
+           .Label("Mirror TTA").Group("Sliding window"))
+    .Add(Option("no-tta", K::Flag, "Turn off the test-time augmentation a model package asks for.")
+           .Label("No TTA").Group("Sliding window"))
+    .Add(Option("mirror-axes", K::IntegerVector, "Axes mirrored by --tta (0=x, 1=y, 2=z), every combination.")
+           .Label("Mirror axes").Group("Sliding window"))
+    .Add(Option("crop-to-nonzero", K::Flag,
+                "Segment only the bounding box of the voxels that are nonzero in any channel; the rest is\n"
+                "      background (nnU-Net's crop_to_nonzero). Default: the package's inference.crop_to_nonzero.\n"
+                "      Model packages only; not with --stream-divisions.")
+           .Label("Crop to nonzero").Group("Sliding window"))
+    .Add(Option("no-crop-to-nonzero", K::Flag, "Segment the whole image even if the model package asks to crop.")
+           .Label("No crop to nonzero").Group("Sliding window"))
+    .Add(Option("accumulation", K::Enumeration,
+                "Number format of the blended class scores held while patches overlap: fp32, or fp16 (half the\n"
+                "      memory per class, slower to add; see Documentation/benchmarks.md).")
+           .Default("fp32").Choices({ "fp32", "fp16" }).Label("Score accumulation").Group("Sliding window"))
+    .Add(Option("folds", K::String,
+                "nnU-Net models: the folds to average, e.g. 0,1,2 (default: every fold_N present).")
+           .Label("nnU-Net folds").Group("nnU-Net"))
+    .Add(Option("checkpoint", K::Enumeration, "nnU-Net models: checkpoint_final.pth or checkpoint_best.pth.")
+           .Default("final").Choices({ "final", "best" }).Label("nnU-Net checkpoint").Group("nnU-Net"))
+    .Add(Option("threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).")
+           .Default("0").Label("Threads").Group("Runtime"))
+    .Add(Option("precision", K::Enumeration,
+                "Arithmetic of the network: fp32, or bf16 (bfloat16 weights and activations; fast only on CPUs\n"
+                "      with AMX or GPUs; see Documentation/benchmarks.md for speed and Dice).")
+           .Default("fp32").Choices({ "fp32", "bf16" }).Label("Precision").Group("Runtime"))
+    .Add(Option("stream-divisions", K::Integer,
+                "Segment in this many slabs along z (ITK streaming) to bound memory: the input is read slab by\n"
+                "      slab (uncompressed .mha/.mhd/.nrrd/.nii on the model's grid; model packages only). The labels\n"
+                "      are identical to an unstreamed run. 0: off.")
+           .Default("0").Label("Stream divisions").Group("Runtime"))
+    .Add(Option("device", K::Enumeration, "Where the model runs: auto picks CUDA when LibTorch has it, else the CPU.")
+           .Default("auto").Choices({ "auto", "cpu", "cuda" }).Label("Device").Group("Runtime"))
+    .Add(Option("no-optimize", K::Flag, "Skip torch::jit::freeze + optimize_for_inference.")
+           .Label("No optimization").Group("Runtime"))
+    .Add(Option("quiet", K::Flag, "Print nothing but errors.").Label("Quiet").Group("Runtime"));
   return cl;
 }
 
@@ -207,29 +208,6 @@ IsModelPackage(const std::string & path)
 
 namespace
 {
-
-/** The network a package names. The torchscript architecture is built in; others come from plugins. */
-std::shared_ptr<SegmentationModel>
-CreatePackageModel(const ModelPackage & package, const TorchScriptModelOptions & base)
-{
-  if (package.plugin == "torchscript")
-  {
-    TorchScriptModelOptions options = base;
-    options.inputChannels = static_cast<int64_t>(package.channels.size());
-    options.spatialDims = package.spatialDims;
-    if (package.hyperParameters.contains("optimize") && package.hyperParameters["optimize"].is_boolean())
-      options.optimize = options.optimize && package.hyperParameters["optimize"].get<bool>();
-    return TorchScriptModel::Load(package.WeightsPath(), options);
-  }
-  const PluginRegistry registry;
-  if (!registry.HasPlugin(package.plugin))
-  {
-    throw InputError(package.source, "needs architecture plugin '" + package.plugin +
-                                       "', which was not found (see medseg plugins; MEDSEG_PLUGIN_PATH)");
-  }
-  return registry.CreateModel(package.plugin, package.hyperParameters.dump(), package.WeightsPath(), base.device,
-                              static_cast<int64_t>(package.channels.size()));
-}
 
 /** Class probabilities re-indexed by label value (component v = probability of label v), as
  * post-processing expects; a single sigmoid output becomes [1 - p, p]. Null when label values are
@@ -323,10 +301,16 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
     throw UsageError("--stream-divisions must be between 0 (off) and 65536");
   }
   const bool streaming = streamDivisions > 0;
-  std::string postprocess = args.Get("postprocess") == "none" ? std::string() : args.Get("postprocess");
-  if (!postprocess.empty())
+  // Parsed once; "none" turns a package's default off.
+  PostProcessingSpec postprocess;
+  try
   {
-    ValidatePostProcessingSpec(postprocess);
+    if (args.Get("postprocess") != "none")
+      postprocess = PostProcessingSpec::Parse(args.Get("postprocess"));
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw UsageError(e.what());
   }
   const std::vector<std::string> inputs = args.GetAll("input");
   const std::string              output = args.Get("output");
@@ -443,22 +427,21 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
     {
       try
       {
-        ValidatePostProcessingSpec(package->postprocess);
+        postprocess = PostProcessingSpec::Parse(package->postprocess);
       }
       catch (const std::exception & e)
       {
         throw InputError(package->source, std::string("field 'inference.postprocess': ") + e.what());
       }
-      postprocess = package->postprocess;
     }
     if (package->spatialDims == 2 && window.patchSize[package->sliceAxis] != 1)
     {
       throw UsageError("--patch-size: model '" + package->name + "' is 2D and needs size 1 along its slice axis " +
                        std::to_string(package->sliceAxis));
     }
-    if (streaming && !postprocess.empty() && PostProcessingNeedsIntensity(postprocess))
+    if (streaming && postprocess.NeedsIntensity())
     {
-      throw UsageError("post-processing '" + postprocess +
+      throw UsageError("post-processing '" + postprocess.GetText() +
                        "' needs the intensity image in memory; with --stream-divisions use steps without it "
                        "(or --postprocess none)");
     }
@@ -471,6 +454,10 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     window = WindowSettings(args, SlidingWindowSettings{}, false);
   }
+
+  // One bar for the whole run: each phase has its share, so the ETA is the run's.
+  ProgressLine progress("segment", !quiet && ProgressLine::IsTerminal());
+  progress.SetPhase("reading", 0.0, 0.05);
 
   // The channels, in order: one per grey image or volume, three (R, G, B) per RGB image.
   // Streaming reads nothing here: PackageSegmenter::RunStreamed reads the files slab by slab.
@@ -512,6 +499,13 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
                                  std::to_string(images.size()) + " channels in all, but " +
                                  DescribePackageChannels(*package));
   }
+  // A bare TorchScript file runs as a package that says what the command line says.
+  const bool bare = !isNNUNet && !isMONAI && !package;
+  if (bare)
+  {
+    package = ModelPackage::DescribeTorchScriptFile(modelPath, images.size(),
+                                                    normalizationOverride.value_or(NormalizationSpec::Parse("zscore")));
+  }
   // A 2D label image holds one slice of labels that fit it: known before the model runs.
   unsigned long maxLabel = 1;
   if (package)
@@ -522,25 +516,21 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   if (!streaming)
     CheckLabelMapFitsFormat(output, images.front()->GetLargestPossibleRegion(), maxLabel);
 
+  progress.SetPhase("loading model", 0.05, 0.1);
   if (package)
   {
     model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
   }
-  else if (!isNNUNet && !isMONAI)
-  {
-    modelOptions.inputChannels = static_cast<int64_t>(images.size());
-    model = WithPrecision(TorchScriptModel::Load(modelPath, modelOptions), precision);
-  }
 
-  ProgressLine               progress("segment", !quiet && ProgressLine::IsTerminal());
   LabelImage3::Pointer       labels;
   ProbabilityImage3::Pointer classProbabilities; // component k = class k
   std::vector<unsigned int>  labelOfClass;       // class k is written as labelOfClass[k]
   unsigned int               classes = 0;
   LabelTable                 table;
-  const bool refineWithProbabilities = !postprocess.empty() && PostProcessingNeedsIntensity(postprocess);
+  const bool refineWithProbabilities = postprocess.NeedsIntensity();
   const bool wantProbabilities = !probabilities.empty() || refineWithProbabilities;
   std::string                description = model ? model->GetDescription() : std::string();
+  progress.SetPhase("inference", 0.1, 0.85);
   try
   {
     if (isNNUNet || isMONAI)
@@ -580,47 +570,22 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
         labelOfClass.push_back(l.value);
         table.Set({ l.value, l.name, l.color });
       }
-    }
-    else
-    {
-      // Channels on other grids are resampled onto the first one's, as packages do.
-      for (size_t c = 1; c < images.size(); ++c)
+      if (bare) // no label list: class k is label k
       {
-        if (!DescribeGeometryDifference(images.front(), images[c]).empty())
-          images[c] = ResampleOnto(images[c], images.front());
+        for (unsigned int k = 0; k < std::max(classes, 2u); ++k)
+          labelOfClass.push_back(k);
+        maxLabel = classes > 1 ? classes - 1 : 1;
       }
-      using LabelFilter = DeepSegmentationImageFilter<FloatImage3, LabelImage3>;
-      auto filter = LabelFilter::New();
-      for (unsigned int c = 0; c < images.size(); ++c)
-        filter->SetInput(c, images[c]);
-      filter->SetModel(model);
-      filter->SetSlidingWindowSettings(window);
-      filter->SetNormalization(normalizationOverride.value_or(NormalizationSpec::Parse("zscore")));
-      filter->SetProduceProbabilities(wantProbabilities);
-      filter->ProbeNumberOfClassesOff(); // outputs are taken after Update()
-      progress.Observe(filter);
-      filter->Update();
-      classes = filter->GetNumberOfClasses();
-      maxLabel = classes > 1 ? classes - 1 : 1;
-      labels = filter->GetLabelOutput();
-      labels->DisconnectPipeline();
-      if (wantProbabilities)
-      {
-        classProbabilities = filter->GetProbabilityOutput();
-        classProbabilities->DisconnectPipeline();
-      }
-      for (unsigned int k = 0; k < std::max(classes, 2u); ++k)
-        labelOfClass.push_back(k);
     }
   }
   catch (const c10::Error & e)
   {
     throw InputError(modelPath, std::string("the model failed: ") + e.what_without_backtrace());
   }
-  progress.Finish();
 
-  if (!postprocess.empty())
+  if (!postprocess.IsEmpty())
   {
+    progress.SetPhase("post-processing", 0.85, 0.9);
     ProbabilityImage3::Pointer byLabel =
       refineWithProbabilities ? ProbabilitiesByLabelValue(classProbabilities, labelOfClass) : nullptr;
     labels = ApplyPostProcessing(labels, postprocess, streaming ? nullptr : images.front().GetPointer(), byLabel);
@@ -631,6 +596,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   std::vector<std::string> written;
   try
   {
+    progress.SetPhase("writing", 0.9, 1.0);
     if (!probabilities.empty())
     {
       WriteImageFile(classProbabilities.GetPointer(), probabilities);
@@ -639,16 +605,19 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
 #ifdef MEDSEG_WITH_VISUALIZATION
     if (!meshDir.empty())
     {
+      progress.SetPhase("meshes", 0.92, 0.96);
       for (const auto & summary : WriteLabelMeshes(labels, meshDir, MeshOptions{}, table))
         written.insert(written.end(), summary.files.begin(), summary.files.end());
       written.push_back((std::filesystem::path(meshDir) / "meshes.csv").string());
     }
     if (!screenshot.empty())
     {
+      progress.SetPhase("picture", 0.96, 0.99);
       RenderOverview(images.front(), labels, screenshot, RenderOptions{}, table);
       written.push_back(screenshot);
     }
 #endif
+    progress.SetPhase("writing", 0.99, 1.0);
     WriteLabelMapFile(labels.GetPointer(), output, maxLabel);
   }
   catch (...)
@@ -658,6 +627,8 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       std::filesystem::remove(path, ignored);
     throw;
   }
+
+  progress.Finish();
 
   // Per-label voxel counts and volumes, so a run says what it found.
   std::map<unsigned int, size_t> counts;
@@ -679,7 +650,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
   if (!quiet)
   {
-    std::cout << "medseg segment: " << (package ? "package '" + package->name + "' " + package->version + ", " : "")
+    std::cout << "medseg segment: " << (package && !bare ? "package '" + package->name + "' " + package->version + ", " : "")
               << description << "\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";
     for (const auto & [label, count] : counts)

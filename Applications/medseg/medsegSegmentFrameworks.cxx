@@ -2,6 +2,7 @@
 #include "medsegSegmentFrameworks.h"
 
 #include "medsegError.h"
+#include "medsegUsageError.h"
 #include "medsegMONAISegmenter.h"
 #include "medsegMONAITransforms.h"
 #include "medsegNNUNetSegmenter.h"

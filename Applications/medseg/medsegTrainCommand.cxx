@@ -15,7 +15,6 @@ namespace medseg::cli
 int
 RunTrainCommand(const std::vector<std::string> & arguments)
 {
-  using P = Parameter;
   using K = ParameterKind;
   CommandLine cl("medseg train", "Train a segmentation model",
                  "Trains a U-Net (or FCN) on image/label pairs listed in a manifest, as a training config says\n"
@@ -23,18 +22,22 @@ RunTrainCommand(const std::vector<std::string> & arguments)
                  "optimizer, schedule), and writes a model package that `medseg segment --model` runs with no\n"
                  "other flags. Checkpoints, log.csv and curves.png go to the work folder. See\n"
                  "Documentation/training.md.");
-  cl.Add(P{ "config", K::InputFile, "Training config (JSON).", "", {}, true })
-    .Add(P{ "manifest", K::InputFile, "Cases: JSON or CSV of image/label pairs with an optional split column.", "", {}, true })
-    .Add(P{ "output", K::OutputFile, "The model package to write (.medseg).", "", {}, true })
-    .Add(P{ "work-dir", K::Directory, "Checkpoints, log.csv, curves.png, model.json (default: OUTPUT without .medseg, plus .work).", "" })
-    .Add(P{ "cache-dir", K::Directory, "Keep preprocessed cases here and reuse them on the next run (default: WORK-DIR/cache).", "" })
-    .Add(P{ "resume", K::Flag, "Continue from WORK-DIR/checkpoints/last.* (same config; steps may grow).", "" })
-    .Add(P{ "steps", K::Integer, "Override training.steps of the config.", "" })
-    .Add(P{ "stop-at-step", K::Integer, "Stop after this step with a checkpoint (the schedule still spans all steps).", "0" })
-    .Add(P{ "seed", K::Integer, "Override training.seed of the config.", "" })
-    .Add(P{ "threads", K::Integer, "Override training.threads of the config.", "" })
-    .Add(P{ "quiet", K::Flag, "No progress line.", "" })
-    .Add(P{ "overwrite", K::Flag, "Replace the output package if it exists.", "" });
+  cl.Add(Option("config", K::InputFile, "Training config (JSON).").Required())
+    .Add(Option("manifest", K::InputFile, "Cases: JSON or CSV of image/label pairs with an optional split column.")
+           .Required())
+    .Add(Option("output", K::OutputFile, "The model package to write (.medseg).").Required())
+    .Add(Option("work-dir", K::Directory,
+                "Checkpoints, log.csv, curves.png, model.json (default: OUTPUT without .medseg, plus .work)."))
+    .Add(Option("cache-dir", K::Directory,
+                "Keep preprocessed cases here and reuse them on the next run (default: WORK-DIR/cache)."))
+    .Add(Option("resume", K::Flag, "Continue from WORK-DIR/checkpoints/last.* (same config; steps may grow)."))
+    .Add(Option("steps", K::Integer, "Override training.steps of the config."))
+    .Add(Option("stop-at-step", K::Integer,
+                "Stop after this step with a checkpoint (the schedule still spans all steps).").Default("0"))
+    .Add(Option("seed", K::Integer, "Override training.seed of the config."))
+    .Add(Option("threads", K::Integer, "Override training.threads of the config."))
+    .Add(Option("quiet", K::Flag, "No progress line."))
+    .Add(Option("overwrite", K::Flag, "Replace the output package if it exists."));
   const ParsedArguments args = cl.Parse(arguments);
   if (args.Flag("help"))
   {

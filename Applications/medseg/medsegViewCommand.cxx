@@ -17,25 +17,25 @@ namespace
 CommandLine
 ViewCommandLine()
 {
-  using P = Parameter;
   using K = ParameterKind;
   CommandLine cl("medseg view", "Viewer",
                  "Opens a window with axial, coronal and sagittal slices (label overlay) and the 3D label\n"
                  "surfaces. Mouse wheel or Up/Down over a slice: step through slices; left click in a slice:\n"
                  "move the crosshair point; drag in the 3D view: rotate (right drag/wheel: zoom); q: quit.",
                  "Surface Models");
-  cl.Add(P{ "image", K::InputImage, "Image to show (grey values).", "", {}, true, false, true, "Image", "Input/output" })
-    .Add(P{ "labels", K::InputLabelMap, "Label map to overlay (same geometry as the image).", "", {}, false, false,
-            false, "Label map", "Input/output" });
+  cl.Add(Option("image", K::InputImage, "Image to show (grey values).")
+           .Required().Positional().Label("Image").Group("Input/output"))
+    .Add(Option("labels", K::InputLabelMap, "Label map to overlay (same geometry as the image).")
+           .Label("Label map").Group("Input/output"));
   AddLabelTableParameter(cl);
   AddRenderParameters(cl, "Display");
-  cl.Add(P{ "frames", K::Integer, "Render this many frames (stepping the axial slice) and close, without waiting "
-                                  "for the user (for scripts and tests); 0 = interactive.",
-            "0", {}, false, false, false, "Frames", "Scripting" })
-    .Add(P{ "screenshot", K::OutputFile, "Save the last frame as a PNG when the window closes.", "", {}, false, false,
-            false, "Screenshot", "Scripting" })
-    .Add(P{ "offscreen", K::Flag, "Render without showing the window (with --frames).", "", {}, false, false, false,
-            "Off-screen", "Scripting" });
+  cl.Add(Option("frames", K::Integer, "Render this many frames (stepping the axial slice) and close, without waiting "
+                "for the user (for scripts and tests); 0 = interactive.")
+           .Default("0").Label("Frames").Group("Scripting"))
+    .Add(Option("screenshot", K::OutputFile, "Save the last frame as a PNG when the window closes.")
+           .Label("Screenshot").Group("Scripting"))
+    .Add(Option("offscreen", K::Flag, "Render without showing the window (with --frames).")
+           .Label("Off-screen").Group("Scripting"));
   return cl;
 }
 

@@ -1,23 +1,23 @@
 #include "medsegVisualizationCommandOptions.h"
 
 #include "medsegError.h"
+#include "medsegUsageError.h"
 
 namespace medseg::cli
 {
 
 namespace
 {
-using P = Parameter;
 using K = ParameterKind;
 } // namespace
 
 void
 AddLabelTableParameter(CommandLine & cl)
 {
-  cl.Add(P{ "label-table", K::InputFile,
-            "Label names and colours: a 3D Slicer colour table (\"value name r g b a\" lines) or JSON "
-            "({\"labels\": [{\"value\", \"name\", \"color\"}]}). Unlisted labels get label_<value> and the default palette.",
-            "", {}, false, false, false, "Label table", "Labels" });
+  cl.Add(Option("label-table", K::InputFile,
+                "Label names and colours: a 3D Slicer colour table (\"value name r g b a\" lines) or JSON "
+                "({\"labels\": [{\"value\", \"name\", \"color\"}]}). Unlisted labels get label_<value> and the default palette.")
+           .Label("Label table").Group("Labels"));
 }
 
 LabelTable
@@ -49,19 +49,19 @@ void
 AddMeshParameters(CommandLine & cl, const std::string & group)
 {
   const MeshOptions d;
-  cl.Add(P{ "smoothing", K::Integer, "Windowed-sinc smoothing iterations (0 turns smoothing off).",
-            std::to_string(d.smoothingIterations), {}, false, false, false, "Smoothing iterations", group })
-    .Add(P{ "pass-band", K::Float, "Windowed-sinc pass band in (0, 2]; smaller is smoother.", "0.05", {}, false, false,
-            false, "Pass band", group })
-    .Add(P{ "decimate", K::Float, "Fraction of triangles to remove with quadric decimation, in [0, 1).", "0", {}, false,
-            false, false, "Decimation", group })
-    .Add(P{ "algorithm", K::Enumeration, "Surface extraction: discrete flying edges or discrete marching cubes.",
-            "flying-edges", { "flying-edges", "marching-cubes" }, false, false, false, "Algorithm", group })
-    .Add(P{ "coordinates", K::Enumeration,
-            "World coordinates of the mesh points: LPS (ITK's and 3D Slicer's default for model files) or RAS.", "LPS",
-            { "LPS", "RAS" }, false, false, false, "Coordinates", group })
-    .Add(P{ "format", K::String, "Mesh formats, comma-separated: stl, vtp, obj, ply.", "stl,vtp", {}, false, false,
-            false, "Formats", group });
+  cl.Add(Option("smoothing", K::Integer, "Windowed-sinc smoothing iterations (0 turns smoothing off).")
+           .Default(std::to_string(d.smoothingIterations)).Label("Smoothing iterations").Group(group))
+    .Add(Option("pass-band", K::Float, "Windowed-sinc pass band in (0, 2]; smaller is smoother.")
+           .Default("0.05").Label("Pass band").Group(group))
+    .Add(Option("decimate", K::Float, "Fraction of triangles to remove with quadric decimation, in [0, 1).")
+           .Default("0").Label("Decimation").Group(group))
+    .Add(Option("algorithm", K::Enumeration, "Surface extraction: discrete flying edges or discrete marching cubes.")
+           .Default("flying-edges").Choices({ "flying-edges", "marching-cubes" }).Label("Algorithm").Group(group))
+    .Add(Option("coordinates", K::Enumeration,
+                "World coordinates of the mesh points: LPS (ITK's and 3D Slicer's default for model files) or RAS.")
+           .Default("LPS").Choices({ "LPS", "RAS" }).Label("Coordinates").Group(group))
+    .Add(Option("format", K::String, "Mesh formats, comma-separated: stl, vtp, obj, ply.")
+           .Default("stl,vtp").Label("Formats").Group(group));
 }
 
 MeshOptions
@@ -87,7 +87,14 @@ MeshOptionsFromArguments(const ParsedArguments & args)
   options.algorithm = args.Get("algorithm") == "marching-cubes" ? SurfaceAlgorithm::DiscreteMarchingCubes
                                                                  : SurfaceAlgorithm::DiscreteFlyingEdges;
   options.coordinates = args.Get("coordinates") == "RAS" ? CoordinateSystem::RAS : CoordinateSystem::LPS;
-  options.formats = ParseMeshFormats(args.Get("format"));
+  try
+  {
+    options.formats = ParseMeshFormats(args.Get("format"));
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw UsageError(std::string("--format: ") + e.what());
+  }
   return options;
 }
 
@@ -95,23 +102,24 @@ void
 AddRenderParameters(CommandLine & cl, const std::string & group)
 {
   const RenderOptions d;
-  cl.Add(P{ "only", K::IntegerVector, "Label values to draw (default: every label present).", "", {}, false, false,
-            false, "Only labels", group })
-    .Add(P{ "overlay", K::Enumeration, "Label overlay on the slices: filled, or only the outlines.", "fill",
-            { "fill", "outline" }, false, false, false, "Overlay", group })
-    .Add(P{ "opacity", K::Float, "Opacity of the filled overlay, in [0, 1] (outlines are opaque).", "0.5", {}, false,
-            false, false, "Opacity", group })
-    .Add(P{ "window", K::Float, "Intensity window width (default: 1st to 99th percentile).", "", {}, false, false, false,
-            "Window", group })
-    .Add(P{ "level", K::Float, "Intensity window centre (default: middle of the 1st and 99th percentiles).", "", {},
-            false, false, false, "Level", group })
-    .Add(P{ "focus", K::FloatVector, "LPS point x,y,z (mm) the three slices go through (default: the centre of the largest label).",
-            "", {}, false, false, false, "Focus", group })
-    .Add(P{ "size", K::Integer, "Pixels per view (the picture is 2x2 views plus the legend).",
-            std::to_string(d.panelSize), {}, false, false, false, "View size", group })
-    .Add(P{ "no-legend", K::Flag, "Leave out the legend of label names.", "", {}, false, false, false, "No legend", group })
-    .Add(P{ "no-surfaces", K::Flag, "Leave out the label surfaces in the 3D view.", "", {}, false, false, false,
-            "No surfaces", group });
+  cl.Add(Option("only", K::IntegerVector, "Label values to draw (default: every label present).")
+           .Label("Only labels").Group(group))
+    .Add(Option("overlay", K::Enumeration, "Label overlay on the slices: filled, or only the outlines.")
+           .Default("fill").Choices({ "fill", "outline" }).Label("Overlay").Group(group))
+    .Add(Option("opacity", K::Float, "Opacity of the filled overlay, in [0, 1] (outlines are opaque).")
+           .Default("0.5").Label("Opacity").Group(group))
+    .Add(Option("window", K::Float, "Intensity window width (default: 1st to 99th percentile).")
+           .Label("Window").Group(group))
+    .Add(Option("level", K::Float, "Intensity window centre (default: middle of the 1st and 99th percentiles).")
+           .Label("Level").Group(group))
+    .Add(Option("focus", K::FloatVector,
+                "LPS point x,y,z (mm) the three slices go through (default: the centre of the largest label).")
+           .Label("Focus").Group(group))
+    .Add(Option("size", K::Integer, "Pixels per view (the picture is 2x2 views plus the legend).")
+           .Default(std::to_string(d.panelSize)).Label("View size").Group(group))
+    .Add(Option("no-legend", K::Flag, "Leave out the legend of label names.").Label("No legend").Group(group))
+    .Add(Option("no-surfaces", K::Flag, "Leave out the label surfaces in the 3D view.")
+           .Label("No surfaces").Group(group));
 }
 
 RenderOptions

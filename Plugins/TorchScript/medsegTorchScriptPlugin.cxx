@@ -1,4 +1,6 @@
 // The `torchscript` plugin: any TorchScript file, run through medseg::TorchScriptModel.
+#include "medsegError.h"
+#include "medsegJsonFields.h"
 #include "medsegPluginExport.h"
 #include "medsegTorchScriptModel.h"
 
@@ -26,25 +28,16 @@ CreateTorchScript(const medseg::PluginFactoryArguments & arguments)
     {
       throw std::invalid_argument(std::string("torchscript hyper-parameters are not valid JSON: ") + e.what());
     }
-    if (!j.is_object())
+    try
     {
-      throw std::invalid_argument("torchscript hyper-parameters must be a JSON object");
+      const medseg::JsonFields fields(j, "torchscript hyper-parameters");
+      fields.AllowOnly({ "optimize", "spatial_dims" });
+      fields.Boolean("optimize", options.optimize);
+      fields.Integer("spatial_dims", options.spatialDims, 2, 3);
     }
-    for (const auto & item : j.items())
+    catch (const medseg::InputError & e)
     {
-      if (item.key() == "optimize" && item.value().is_boolean())
-      {
-        options.optimize = item.value().get<bool>();
-      }
-      else if (item.key() == "spatial_dims" && item.value().is_number_integer() &&
-               (item.value().get<int>() == 2 || item.value().get<int>() == 3))
-      {
-        options.spatialDims = item.value().get<int>();
-      }
-      else
-      {
-        throw std::invalid_argument("torchscript has no hyper-parameter '" + item.key() + "' of that type (known: optimize, true|false; spatial_dims, 2|3)");
-      }
+      throw std::invalid_argument(e.what()); // a bad argument to the factory, as for unet and fcn
     }
   }
   if (arguments.weightsPath.empty())

@@ -1,5 +1,6 @@
 // End-to-end tests of `medseg plugins`: the shipped plugins are listed with their versions,
 // broken ones on MEDSEG_PLUGIN_PATH are listed as refused with the reason, --json parses.
+#include "medsegPluginABI.h"
 #include "medsegProcess.h"
 
 #include <gtest/gtest.h>
@@ -76,7 +77,8 @@ TEST(PluginsCommand, JsonListsPluginsAndRefusedLibrariesWithReasons)
     if (Contains(path, "wrong_abi_version"))
     {
       sawAbi = true;
-      EXPECT_EQ(reason, "plugin ABI version: the plugin has 2, this MedSeg expects 1");
+      EXPECT_EQ(reason, "plugin ABI version: the plugin has " + std::to_string(MEDSEG_PLUGIN_ABI_VERSION + 1) +
+                          ", this MedSeg expects " + std::to_string(MEDSEG_PLUGIN_ABI_VERSION));
     }
   }
   EXPECT_TRUE(sawAbi);

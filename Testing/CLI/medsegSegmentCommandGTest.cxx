@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <limits>
+#include <set>
 
 namespace fs = std::filesystem;
 using namespace medseg;
@@ -448,4 +449,59 @@ TEST_F(SegmentCommandCrop, ContradictoryOrUnsupportedCropFlagsAreUsageErrors)
   const auto help = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--help" });
   EXPECT_NE(help.out.find("--crop-to-nonzero"), std::string::npos);
   EXPECT_NE(help.out.find("--no-crop-to-nonzero"), std::string::npos);
+}
+
+// One path for every MedSeg model (issue 13): a bare TorchScript file runs as the package the
+// command line describes, so packing it with what the flags say changes nothing, byte for byte.
+TEST_F(SegmentCommand, ABareModelAndTheSameModelPackedGiveIdenticalLabels)
+{
+  auto conv = test::MakeConvolutionModule(3); // 3 classes, blending matters
+  test::SaveModule(conv, m_Dir / "conv.pt");
+  test::WriteText(m_Dir / "meta.json", R"json({
+      "format": "medseg-model", "format_version": 1, "name": "conv", "version": "1.0.0",
+      "architecture": { "plugin": "torchscript", "hyper_parameters": {} },
+      "input": { "channels": [ { "name": "T1", "normalization": "zscore" } ] },
+      "inference": { "patch_size": [16, 12, 8], "overlap": 0.5, "crop_to_nonzero": false },
+      "labels": [ { "value": 0, "name": "a" }, { "value": 1, "name": "b" }, { "value": 2, "name": "c" } ] })json");
+  const auto pack = RunProcess(MEDSEG_EXECUTABLE, { "model", "pack", "--metadata", m_Dir / "meta.json", "--weights",
+                                                    m_Dir / "conv.pt", "--output", m_Dir / "conv.medseg" });
+  ASSERT_EQ(pack.exitCode, 0) << pack.err;
+  const auto bare = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", m_Dir / "conv.pt", "--input", Input(),
+                                                    "--output", m_Dir / "bare.nii.gz", "--patch-size", "16,12,8",
+                                                    "--overlap", "0.5", "--threads", "1" });
+  ASSERT_EQ(bare.exitCode, 0) << bare.err;
+  const auto packed = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", m_Dir / "conv.medseg", "--input", Input(),
+                                                      "--output", m_Dir / "packed.nii.gz", "--threads", "1" });
+  ASSERT_EQ(packed.exitCode, 0) << packed.err;
+  EXPECT_EQ(test::ReadText(m_Dir / "bare.nii.gz"), test::ReadText(m_Dir / "packed.nii.gz")); // the file's bytes
+  const auto labels = ReadLabelImage(m_Dir / "bare.nii.gz");
+  std::set<unsigned int> seen(labels->GetBufferPointer(),
+                              labels->GetBufferPointer() + labels->GetBufferedRegion().GetNumberOfPixels());
+  EXPECT_EQ(seen.size(), 3u) << "every class should appear for the comparison to mean something";
+  EXPECT_NE(bare.out.find("(3 classes)"), std::string::npos) << bare.out;
+}
+
+// Progress covers the whole run: every phase is drawn, in order, and the bar ends at 100 %.
+TEST_F(SegmentCommand, TheProgressLineCoversEveryPhaseOfTheRun)
+{
+  test::ProcessOptions options;
+  options.environment.emplace_back("MEDSEG_PROGRESS", "1");
+  const auto r = RunProcess(MEDSEG_EXECUTABLE,
+                            { "segment", "--model", Model(), "--input", Input(), "--output", Output(), "--patch-size",
+                              "16,12,8", "--normalize", "none", "--threads", "1", "--postprocess", "largest-component" },
+                            options);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  size_t at = 0;
+  for (const char * phase : { "reading", "loading model", "inference", "post-processing", "writing" })
+  {
+    const size_t found = r.err.find(std::string("segment ") + phase, at);
+    ASSERT_NE(found, std::string::npos) << phase << " missing or out of order in: " << r.err;
+    at = found;
+  }
+  EXPECT_NE(r.err.find("100%", at), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.back(), '\n');
+  // Without the variable (and not on a terminal) nothing is drawn.
+  const auto quiet = Segment({ "--overwrite" });
+  ASSERT_EQ(quiet.exitCode, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("ETA"), std::string::npos) << quiet.err;
 }

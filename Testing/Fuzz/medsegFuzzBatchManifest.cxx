@@ -7,6 +7,7 @@
 
 #include "medsegBatchCases.h"
 #include "medsegError.h"
+#include "medsegUsageError.h"
 
 extern "C" int
 LLVMFuzzerTestOneInput(const uint8_t * data, size_t size)

@@ -55,25 +55,26 @@ LLVMFuzzerTestOneInput(const uint8_t * data, size_t size)
   static const medseg::FloatImage3::Pointer intensity = MakeBall<medseg::FloatImage3>(100.0f);
   const std::string                         spec = medseg::fuzz::AsString(data, size);
   std::vector<medseg::PostProcessingStep>   steps;
+  medseg::PostProcessingSpec                parsed;
   try
   {
     steps = medseg::ParsePostProcessingSpec(spec);
-    medseg::ValidatePostProcessingSpec(spec);
-    (void)medseg::PostProcessingNeedsIntensity(spec);
+    parsed = medseg::PostProcessingSpec::Parse(spec);
+    (void)parsed.NeedsIntensity();
   }
-  catch (const medseg::UsageError &)
+  catch (const std::invalid_argument &)
   {
     return 0;
   }
   try
   {
-    const medseg::LabelImage3::Pointer result = medseg::ApplyPostProcessing(labels, spec, intensity);
+    const medseg::LabelImage3::Pointer result = medseg::ApplyPostProcessing(labels, parsed, intensity);
     if (result->GetLargestPossibleRegion() != labels->GetLargestPossibleRegion())
     {
       __builtin_trap(); // the output must keep the input's grid
     }
   }
-  catch (const medseg::UsageError &)
+  catch (const std::invalid_argument &)
   {
   }
   catch (const medseg::InputError &)

@@ -17,7 +17,10 @@ enum ExitCode : int
 
 /** \brief A problem with something the user gave: a file, a folder or a value.
  *
- * what() is one line, "<subject>: <problem>", so a tool can print it as it is. */
+ * what() is one line, "<subject>: <problem>", so a tool can print it as it is. The libraries'
+ * error convention: InputError for what the user gave, std::invalid_argument for a value a caller
+ * passed (the command line maps it to its UsageError, Applications/Common/medsegUsageError.h),
+ * std::logic_error for a bug. */
 class InputError : public std::runtime_error
 {
 public:
@@ -37,13 +40,6 @@ public:
 private:
   std::string m_Subject;
   std::string m_Problem;
-};
-
-/** \brief The command line itself is wrong (unknown option, missing value): exit code 2. */
-class UsageError : public std::runtime_error
-{
-public:
-  using std::runtime_error::runtime_error;
 };
 
 /** Collapses a (possibly multi-line) message to one line without ITK's file/line preamble. */

@@ -1,6 +1,7 @@
 #ifndef medsegTarArchive_h
 #define medsegTarArchive_h
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,29 @@ WriteTarGz(const std::string & archivePath, const std::vector<std::pair<std::str
  * are checked, and the end-of-archive marker must be there). Returns the extracted names. */
 std::vector<std::string>
 ExtractTar(const std::string & archivePath, const std::string & directory);
+
+/** Does the name say package archive: `.medseg`, `.tar.gz`, `.tgz` or `.tar`? The one rule every
+ * command tells a model archive from a TorchScript file by. */
+bool
+HasPackageArchiveName(const std::string & path);
+
+/** A regular file with a package archive's name (HasPackageArchiveName). */
+bool
+IsPackageArchive(const std::string & path);
+
+/** An archive extracted once into a private temporary folder, handed to whichever reader it is
+ * for (a MedSeg package, an nnU-Net package); the folder goes with the last copy. */
+struct ExtractedArchive
+{
+  std::string              source; //!< the archive the user named
+  std::string              folder; //!< where its members are
+  std::vector<std::string> names;  //!< the members, as ExtractTar returns them
+  std::shared_ptr<void>    owner;  //!< removes `folder`
+};
+
+/** ExtractTar into a new folder under the system's temporary directory (mkdtemp, mode 0700). */
+ExtractedArchive
+ExtractToTemporaryFolder(const std::string & archivePath);
 
 } // namespace medseg
 

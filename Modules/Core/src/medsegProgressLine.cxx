@@ -4,14 +4,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <unistd.h>
 
 namespace medseg
 {
 
-ProgressLine::ProgressLine(std::string label, bool enabled)
+ProgressLine::ProgressLine(std::string label, bool enabled, std::FILE * stream)
   : m_Label(std::move(label))
   , m_Enabled(enabled)
+  , m_Stream(stream)
   , m_Start(std::chrono::steady_clock::now())
   , m_LastDraw(m_Start - std::chrono::seconds(1))
 {}
@@ -20,14 +23,30 @@ ProgressLine::~ProgressLine()
 {
   if (m_Enabled && !m_Finished && m_Drawn)
   {
-    std::fputc('\n', stderr);
+    // Ended early (an error is on its way): on a terminal the bar is wiped so that the error is
+    // the one line left; elsewhere the line is ended.
+    const bool terminal = m_Stream == stderr && ::isatty(STDERR_FILENO) == 1;
+    std::fputs(terminal ? "\r\033[K" : "\n", m_Stream);
   }
 }
 
 bool
 ProgressLine::IsTerminal()
 {
-  return ::isatty(STDERR_FILENO) == 1;
+  const char * forced = std::getenv("MEDSEG_PROGRESS");
+  return ::isatty(STDERR_FILENO) == 1 || (forced != nullptr && std::string(forced) == "1");
+}
+
+void
+ProgressLine::SetPhase(std::string name, double from, double to)
+{
+  m_Phase = std::move(name);
+  m_From = std::clamp(from, 0.0, 1.0);
+  m_To = std::clamp(to, m_From, 1.0);
+  if (m_Enabled && !m_Finished)
+  {
+    Draw(m_From, true);
+  }
 }
 
 void
@@ -37,26 +56,38 @@ ProgressLine::Update(double fraction)
   {
     return;
   }
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  Draw(m_From + fraction * (m_To - m_From), false);
+}
+
+void
+ProgressLine::Draw(double overall, bool force)
+{
   const auto now = std::chrono::steady_clock::now();
-  if (fraction < 1.0 && now - m_LastDraw < std::chrono::milliseconds(200))
+  if (!force && overall < 1.0 && now - m_LastDraw < std::chrono::milliseconds(200))
   {
     return;
   }
   m_LastDraw = now;
-  fraction = std::clamp(fraction, 0.0, 1.0);
+  overall = std::max(overall, m_Shown);
+  m_Shown = overall;
   constexpr int width = 30;
-  const int     filled = static_cast<int>(fraction * width + 0.5);
+  const int     filled = static_cast<int>(overall * width + 0.5);
   std::string   bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(width - filled), '.');
   const double elapsed = std::chrono::duration<double>(now - m_Start).count();
   char         eta[32] = "ETA --:--";
-  if (fraction > 0.01)
+  if (overall > 0.01)
   {
-    const auto remaining = static_cast<long>(elapsed * (1.0 - fraction) / fraction);
+    const auto remaining = static_cast<long>(elapsed * (1.0 - overall) / overall);
     std::snprintf(eta, sizeof(eta), "ETA %ld:%02ld", remaining / 60, remaining % 60);
   }
-  std::fprintf(stderr, "\r%s [%s] %3d%%  %s ", m_Label.c_str(), bar.c_str(), static_cast<int>(fraction * 100), eta);
-  std::fflush(stderr);
+  // The phase padded to one width, so that a shorter one overwrites a longer one's letters.
+  std::string phase = m_Phase;
+  phase.resize(std::max<size_t>(phase.size(), 15), ' ');
+  std::fprintf(m_Stream, "\r%s %s [%s] %3d%%  %s ", m_Label.c_str(), phase.c_str(), bar.c_str(),
+               static_cast<int>(overall * 100), eta);
+  std::fflush(m_Stream);
   m_Drawn = true;
 }
 
@@ -67,10 +98,12 @@ ProgressLine::Finish()
   {
     return;
   }
-  Update(1.0);
   if (m_Enabled)
   {
-    std::fputc('\n', stderr);
+    m_From = 0.0;
+    m_To = 1.0;
+    Draw(1.0, true);
+    std::fputc('\n', m_Stream);
   }
   m_Finished = true;
 }

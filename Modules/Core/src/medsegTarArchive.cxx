@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -427,6 +428,42 @@ ExtractTar(const std::string & archivePath, const std::string & directory)
     fail(problem);
   }
   return names;
+}
+
+bool
+HasPackageArchiveName(const std::string & path)
+{
+  const std::string name = fs::path(path).filename().string();
+  const auto        ends = [&](const std::string & suffix) {
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".medseg") || ends(".tar.gz") || ends(".tgz") || ends(".tar");
+}
+
+bool
+IsPackageArchive(const std::string & path)
+{
+  std::error_code ec;
+  return HasPackageArchiveName(path) && fs::is_regular_file(path, ec);
+}
+
+ExtractedArchive
+ExtractToTemporaryFolder(const std::string & archivePath)
+{
+  std::string temp = (fs::temp_directory_path() / "medseg-package-XXXXXX").string();
+  if (::mkdtemp(temp.data()) == nullptr)
+  {
+    throw InputError(archivePath, "cannot create a temporary folder to unpack it");
+  }
+  ExtractedArchive archive;
+  archive.source = archivePath;
+  archive.folder = temp;
+  archive.owner = std::shared_ptr<void>(nullptr, [temp](void *) {
+    std::error_code ignored;
+    fs::remove_all(temp, ignored);
+  });
+  archive.names = ExtractTar(archivePath, temp);
+  return archive;
 }
 
 } // namespace medseg

@@ -3,6 +3,8 @@
 
 #include "medsegNNUNetFolder.h"
 
+#include "medsegTarArchive.h"
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +38,12 @@ PackNNUNetFolder(const std::string & folder, const NNUNetFolderOptions & options
  * InputError naming the archive for a corrupt nnU-Net package (hash mismatch, missing member). */
 std::optional<NNUNetPackage>
 OpenNNUNetPackage(const std::string & path);
+
+/** The same for an archive already extracted (ExtractToTemporaryFolder): nothing when it holds
+ * no nnunet.json, so that the caller can hand the same folder to ModelPackage::Load. Lays the
+ * members out as nnU-Net's folder inside `archive.folder` only when it is an nnU-Net package. */
+std::optional<NNUNetPackage>
+OpenNNUNetPackage(const ExtractedArchive & archive);
 
 } // namespace medseg
 

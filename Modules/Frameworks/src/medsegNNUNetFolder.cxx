@@ -439,6 +439,11 @@ public:
   {
     return m_Network->GetSpatialDimension();
   }
+  unsigned int
+  GetNumberOfClasses() const override
+  {
+    return static_cast<unsigned int>(m_Network->GetNumberOfOutputs());
+  }
   std::string
   GetDescription() const override
   {

@@ -23,18 +23,6 @@ using nlohmann::json;
 constexpr const char * PackageFormat = "medseg-nnunet-package";
 constexpr int          PackageVersion = 1;
 
-/** Is `path` an archive MedSeg could have written (not a folder, not a TorchScript file)? */
-bool
-LooksLikeArchive(const std::string & path)
-{
-  const std::string name = fs::path(path).filename().string();
-  const auto        ends = [&](const std::string & suffix) {
-    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  std::error_code ec;
-  return fs::is_regular_file(path, ec) && (ends(".medseg") || ends(".tar.gz") || ends(".tgz") || ends(".tar"));
-}
-
 /** A plain file name nnU-Net could have given the folder (no separators, not "." or ".."). */
 bool
 PlainName(const std::string & name)
@@ -92,22 +80,23 @@ PackNNUNetFolder(const std::string & folder, const NNUNetFolderOptions & options
 std::optional<NNUNetPackage>
 OpenNNUNetPackage(const std::string & path)
 {
-  if (!LooksLikeArchive(path))
+  if (!IsPackageArchive(path))
     return std::nullopt;
-  std::string temp = (fs::temp_directory_path() / "medseg-nnunet-XXXXXX").string();
-  if (::mkdtemp(temp.data()) == nullptr)
-    throw InputError(path, "cannot create a temporary folder to unpack it");
+  return OpenNNUNetPackage(ExtractToTemporaryFolder(path));
+}
+
+std::optional<NNUNetPackage>
+OpenNNUNetPackage(const ExtractedArchive & archive)
+{
+  const std::string &              path = archive.source;
+  const std::vector<std::string> & names = archive.names;
+  const fs::path                   root(archive.folder);
+  std::error_code                  ec;
+  if (!fs::is_regular_file(root / "nnunet.json", ec))
+    return std::nullopt; // another kind of package
   NNUNetPackage package;
   package.source = path;
-  package.owner = std::shared_ptr<void>(nullptr, [temp](void *) {
-    std::error_code ignored;
-    fs::remove_all(temp, ignored);
-  });
-  const std::vector<std::string> names = ExtractTar(path, temp);
-  const fs::path                 root(temp);
-  std::error_code                ec;
-  if (!fs::is_regular_file(root / "nnunet.json", ec))
-    return std::nullopt; // another kind of package: the temporary folder goes with `package`
+  package.owner = archive.owner; // the folder lives as long as the package
 
   json manifest;
   try

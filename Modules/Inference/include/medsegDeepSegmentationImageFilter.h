@@ -106,14 +106,11 @@ public:
   itkGetConstMacro(ProduceProbabilities, bool);
   itkBooleanMacro(ProduceProbabilities);
 
-  /** Probe the model in GenerateOutputInformation (one forward pass on a blank patch) so that
-   * output 1 reports its number of components before the data are generated. Needed only when
-   * a writer or filter downstream of output 1 is updated through the pipeline; default on. */
-  itkSetMacro(ProbeNumberOfClasses, bool);
-  itkGetConstMacro(ProbeNumberOfClasses, bool);
-  itkBooleanMacro(ProbeNumberOfClasses);
-
-  /** Number of classes seen in the last run (0 before any). */
+  /** Number of classes: the model's GetNumberOfClasses() once a model is set, else (a model that
+   * shows it only by running, such as a bare TorchScript file) the count seen in the last run, 0
+   * before any. Output 1 reports it as its number of components from GenerateOutputInformation on
+   * when the model knows it, so that a writer downstream of output 1 can be updated through the
+   * pipeline; otherwise call Update() on this filter first. */
   itkGetConstMacro(NumberOfClasses, unsigned int);
 
   OutputImageType *
@@ -159,9 +156,7 @@ private:
   std::vector<IntensityMapping>      m_IntensityMappings;
   std::vector<unsigned int>          m_LabelValues;
   bool                               m_ProduceProbabilities{ false };
-  bool                               m_ProbeNumberOfClasses{ true };
   unsigned int                       m_NumberOfClasses{ 0 };
-  const SegmentationModel *          m_ProbedModel{ nullptr };
 };
 
 } // namespace medseg

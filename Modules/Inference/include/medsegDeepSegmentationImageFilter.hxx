@@ -34,6 +34,7 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::SetModel(std::shared_ptr
   if (m_Model != model)
   {
     m_Model = std::move(model);
+    m_NumberOfClasses = m_Model ? m_Model->GetNumberOfClasses() : 0; // a new model: the last run's count is gone
     this->Modified();
   }
 }
@@ -150,24 +151,14 @@ void
 DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateOutputInformation()
 {
   Superclass::GenerateOutputInformation(); // copies the input's geometry onto both outputs
-  if (!m_ProduceProbabilities || !m_Model || !m_ProbeNumberOfClasses)
+  if (m_Model && m_Model->GetNumberOfClasses() > 0)
   {
-    return;
+    m_NumberOfClasses = m_Model->GetNumberOfClasses(); // known without running the model
   }
-  if (m_ProbedModel != m_Model.get() || m_NumberOfClasses == 0)
+  if (m_NumberOfClasses > 0) // set whether or not output 1 is produced now: a writer may ask for it
   {
-    const auto &  patch = m_SlidingWindowSettings.patchSize;
-    const int64_t channels = std::max<int64_t>(1, m_Model->GetNumberOfInputChannels());
-    at::Tensor    blank = at::zeros({ 1, channels, patch[2], patch[1], patch[0] });
-    if (m_Model->GetSpatialDimension() == 2)
-    {
-      blank = blank.squeeze(4 - m_SlidingWindowSettings.sliceAxis);
-    }
-    c10::InferenceMode guard;
-    m_NumberOfClasses = static_cast<unsigned int>(m_Model->Forward(blank).size(1));
-    m_ProbedModel = m_Model.get();
+    this->GetProbabilityOutput()->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
   }
-  this->GetProbabilityOutput()->SetNumberOfComponentsPerPixel(m_NumberOfClasses);
 }
 
 template <typename TInputImage, typename TOutputImage>

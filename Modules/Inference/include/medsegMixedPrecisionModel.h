@@ -51,6 +51,11 @@ public:
   {
     return m_Model->GetSpatialDimension();
   }
+  unsigned int
+  GetNumberOfClasses() const override
+  {
+    return m_Model->GetNumberOfClasses();
+  }
   std::string
   GetDescription() const override
   {

@@ -4,6 +4,8 @@
 #include "medsegIntensityNormalization.h"
 #include "medsegSlidingWindowInferer.h"
 
+#include "medsegTarArchive.h"
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -49,9 +51,23 @@ public:
   static ModelPackage
   Load(const std::string & path);
 
+  /** The package in an archive already extracted (ExtractToTemporaryFolder), so that an archive
+   * is unpacked once whichever reader turns out to be its own; errors name `archive.source`. */
+  static ModelPackage
+  Load(const ExtractedArchive & archive);
+
   /** Parses and validates model.json text; `subject` names it in errors. Does not touch weights. */
   static ModelPackage
   Parse(const nlohmann::json & document, const std::string & subject);
+
+  /** \brief What a bare TorchScript file is run as, so that it takes the package's path.
+   *
+   * `channels` inputs, each normalized as `normalization` (the command line's --normalize, z-score
+   * by default), on the input's own grid (orientation "any", no spacing), default sliding-window
+   * settings, no post-processing, no crop, 3D, and no label list: class k is written as label
+   * value k and the number of classes is the model's. Nothing is read from the file here. */
+  static ModelPackage
+  DescribeTorchScriptFile(const std::string & path, size_t channels, const NormalizationSpec & normalization);
 
   /** The package as model.json (round-trips through Parse). */
   nlohmann::json
@@ -79,7 +95,7 @@ public:
    * as they did. PackModel() writes true when the metadata do not say. */
   bool                    cropToNonzero{ false };
   std::string             postprocess;   //!< default post-processing spec ("" = none)
-  std::vector<LabelDescription> labels;
+  std::vector<LabelDescription> labels; //!< empty for a bare TorchScript file: label value = class index
   nlohmann::json          training; //!< provenance, free-form
 
   /** Absolute path of the weights. */
@@ -91,6 +107,11 @@ public:
   LabelValue(size_t classIndex) const;
 
 private:
+  /** model.json and the weights in `folder`; `path` names the package in errors; `extracted`
+   * keeps an archive's temporary folder alive. */
+  static ModelPackage
+  FromFolder(const std::string & path, const std::string & folder, std::shared_ptr<void> extracted);
+
   std::shared_ptr<void> m_ExtractedFolder; // removes the temporary folder of an archive
 };
 

@@ -39,6 +39,14 @@ public:
     return 3;
   }
 
+  /** K, the number of output channels of Forward() (1 = one sigmoid output), or 0 when the model
+   * only shows it by running (a bare TorchScript file): then callers learn it from the first patch. */
+  virtual unsigned int
+  GetNumberOfClasses() const
+  {
+    return 0;
+  }
+
   /** One line for logs and reports, e.g. "TorchScript model.pt on cpu". */
   virtual std::string
   GetDescription() const = 0;

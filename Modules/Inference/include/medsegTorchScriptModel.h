@@ -19,6 +19,9 @@ struct TorchScriptModelOptions
   bool    optimize{ true };
   int64_t inputChannels{ 1 };
   int     spatialDims{ 3 }; //!< 2 for slice-wise models taking [N, C, H, W]
+  /** K, the logits' channels, when known from elsewhere (a package's label list); 0 = shown by
+   * running. When set, Forward() refuses logits with another number of channels. */
+  unsigned int classes{ 0 };
 };
 
 /** \brief A TorchScript module (`torch.jit.script`/`trace` output, or made in C++) as a SegmentationModel.
@@ -53,6 +56,11 @@ public:
   {
     return m_SpatialDims;
   }
+  unsigned int
+  GetNumberOfClasses() const override
+  {
+    return m_Classes;
+  }
   std::string
   GetDescription() const override;
 
@@ -70,6 +78,7 @@ private:
   c10::Device        m_Device;
   int64_t            m_InputChannels;
   int                m_SpatialDims;
+  unsigned int       m_Classes;
   bool               m_Optimized{ false };
   std::string        m_FirstConvolution; //!< for error messages: what the first conv weight takes
   int64_t            m_FirstConvolutionChannels{ -1 };

@@ -2,6 +2,7 @@
 
 #include "medsegAtomicFile.h"
 #include "medsegError.h"
+#include "medsegJsonFields.h"
 #include "medsegModelSpace.h"
 #include "medsegSha256.h"
 #include "medsegTarArchive.h"
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <unistd.h>
 
@@ -23,117 +25,15 @@ using nlohmann::json;
 namespace
 {
 
-/** Reads model.json fields with errors that name the field. */
-class Fields
+/** A string field that must be there. */
+std::string
+RequiredString(const JsonFields & f, const std::string & key)
 {
-public:
-  Fields(const json & document, std::string subject)
-    : m_Document(document)
-    , m_Subject(std::move(subject))
-  {}
-
-  [[noreturn]] void
-  Fail(const std::string & field, const std::string & problem) const
-  {
-    throw InputError(m_Subject, "field '" + field + "' " + problem);
-  }
-
-  const json *
-  Find(const std::string & dotted) const
-  {
-    const json * node = &m_Document;
-    size_t       start = 0;
-    while (start <= dotted.size())
-    {
-      const size_t      dot = dotted.find('.', start);
-      const std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      if (!node->is_object() || !node->contains(key))
-      {
-        return nullptr;
-      }
-      node = &(*node)[key];
-      if (dot == std::string::npos)
-        break;
-      start = dot + 1;
-    }
-    return node;
-  }
-
-  const json &
-  Required(const std::string & field) const
-  {
-    const json * node = Find(field);
-    if (node == nullptr || node->is_null())
-    {
-      Fail(field, "is missing");
-    }
-    return *node;
-  }
-
-  std::string
-  String(const std::string & field, const std::string & fallback = "", bool required = true) const
-  {
-    const json * node = Find(field);
-    if (node == nullptr || node->is_null())
-    {
-      if (required)
-        Fail(field, "is missing");
-      return fallback;
-    }
-    if (!node->is_string())
-      Fail(field, "must be a string");
-    return node->get<std::string>();
-  }
-
-  double
-  Number(const std::string & field, double fallback, double low, double high) const
-  {
-    const json * node = Find(field);
-    if (node == nullptr || node->is_null())
-      return fallback;
-    if (!node->is_number())
-      Fail(field, "must be a number");
-    const double v = node->get<double>();
-    if (!(v >= low && v <= high))
-      Fail(field, "must be between " + std::to_string(low) + " and " + std::to_string(high));
-    return v;
-  }
-
-  int
-  Integer(const std::string & field, int fallback, int low, int high) const
-  {
-    const json * node = Find(field);
-    if (node == nullptr || node->is_null())
-      return fallback;
-    if (!node->is_number_integer())
-      Fail(field, "must be an integer");
-    const int64_t v = node->get<int64_t>();
-    if (v < low || v > high)
-      Fail(field, "must be between " + std::to_string(low) + " and " + std::to_string(high));
-    return static_cast<int>(v);
-  }
-
-  std::vector<double>
-  Numbers(const std::string & field, size_t count, double low) const
-  {
-    const json & node = Required(field);
-    if (!node.is_array() || node.size() != count)
-      Fail(field, "must be a list of " + std::to_string(count) + " numbers");
-    std::vector<double> values;
-    for (const auto & v : node)
-    {
-      if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < low)
-        Fail(field, "must hold numbers >= " + std::to_string(low));
-      values.push_back(v.get<double>());
-    }
-    return values;
-  }
-
-private:
-  const json & m_Document;
-  std::string  m_Subject;
-};
-
+  std::string value;
+  f.Required(key);
+  f.String(key, value);
+  return value;
+}
 
 json
 ReadJsonFile(const std::string & path)
@@ -162,8 +62,8 @@ ModelPackage::Parse(const json & document, const std::string & subject)
   {
     throw InputError(subject, "is not a JSON object");
   }
-  const Fields f(document, subject);
-  if (f.String("format") != "medseg-model")
+  const JsonFields f(document, subject);
+  if (RequiredString(f, "format") != "medseg-model")
   {
     f.Fail("format", "must be \"medseg-model\"");
   }
@@ -174,10 +74,10 @@ ModelPackage::Parse(const json & document, const std::string & subject)
                                std::to_string(FormatVersion));
   }
   ModelPackage p;
-  p.name = f.String("name");
-  p.version = f.String("version");
-  p.description = f.String("description", "", false);
-  p.plugin = f.String("architecture.plugin");
+  p.name = RequiredString(f, "name");
+  p.version = RequiredString(f, "version");
+  f.String("description", p.description);
+  p.plugin = RequiredString(f, "architecture.plugin");
   if (const json * hp = f.Find("architecture.hyper_parameters"))
   {
     if (!hp->is_object())
@@ -188,12 +88,12 @@ ModelPackage::Parse(const json & document, const std::string & subject)
   {
     p.hyperParameters = json::object();
   }
-  p.weightsFile = f.String("weights.file");
+  p.weightsFile = RequiredString(f, "weights.file");
   if (p.weightsFile.find('/') != std::string::npos || p.weightsFile == ".." || p.weightsFile.empty())
   {
     f.Fail("weights.file", "must be a plain file name inside the package");
   }
-  p.weightsSha256 = f.String("weights.sha256");
+  p.weightsSha256 = RequiredString(f, "weights.sha256");
   if (p.weightsSha256.size() != 64 ||
       p.weightsSha256.find_first_not_of("0123456789abcdef") != std::string::npos)
   {
@@ -224,7 +124,8 @@ ModelPackage::Parse(const json & document, const std::string & subject)
     }
     p.channels.push_back(c);
   }
-  p.orientation = f.String("input.orientation", "any", false);
+  p.orientation = "any";
+  f.String("input.orientation", p.orientation);
   if (p.orientation != "any")
   {
     try
@@ -236,15 +137,21 @@ ModelPackage::Parse(const json & document, const std::string & subject)
       f.Fail("input.orientation", std::string("must be \"any\" or three axis codes such as \"RAS\": ") + e.what());
     }
   }
-  if (const json * spacing = f.Find("input.spacing"); spacing != nullptr && !spacing->is_null())
+  constexpr double unbounded = std::numeric_limits<double>::infinity();
+  if (f.Has("input.spacing"))
   {
-    const auto s = f.Numbers("input.spacing", 3, 1e-6);
-    p.spacing = std::array<double, 3>{ { s[0], s[1], s[2] } };
+    std::array<double, 3> s{};
+    f.Numbers("input.spacing", s, 1e-6, unbounded);
+    p.spacing = s;
   }
-  p.spatialDims = f.Integer("input.spatial_dims", 3, 2, 3);
-  p.sliceAxis = f.Integer("input.slice_axis", 2, 0, 2);
+  p.spatialDims = 3;
+  f.Integer("input.spatial_dims", p.spatialDims, 2, 3);
+  p.sliceAxis = 2;
+  f.Integer("input.slice_axis", p.sliceAxis, 0, 2);
 
-  const auto patch = f.Numbers("inference.patch_size", 3, 1);
+  f.Required("inference.patch_size");
+  std::array<double, 3> patch{};
+  f.Numbers("inference.patch_size", patch, 1, unbounded);
   for (int d = 0; d < 3; ++d)
   {
     if (patch[d] != std::floor(patch[d]) || patch[d] > 1024)
@@ -255,26 +162,33 @@ ModelPackage::Parse(const json & document, const std::string & subject)
   {
     f.Fail("inference.patch_size", "must be 1 along input.slice_axis for a 2D model");
   }
-  p.window.overlap = f.Number("inference.overlap", 0.5, 0.0, 0.95);
+  p.window.overlap = 0.5;
+  f.Number("inference.overlap", p.window.overlap, 0.0, 0.95);
+  std::string blend = "gaussian";
+  f.String("inference.blend", blend);
   try
   {
-    p.window.blend = ParseBlendMode(f.String("inference.blend", "gaussian", false));
+    p.window.blend = ParseBlendMode(blend);
   }
   catch (const std::invalid_argument & e)
   {
     f.Fail("inference.blend", e.what());
   }
-  p.window.sigmaScale = f.Number("inference.sigma_scale", 0.125, 0.01, 10.0);
+  p.window.sigmaScale = 0.125;
+  f.Number("inference.sigma_scale", p.window.sigmaScale, 0.01, 10.0);
+  std::string positions = "nnunet";
+  f.String("inference.window_positions", positions);
   try
   {
-    p.window.windowPositions = ParseWindowPositions(f.String("inference.window_positions", "nnunet", false));
+    p.window.windowPositions = ParseWindowPositions(positions);
   }
   catch (const std::invalid_argument & e)
   {
     f.Fail("inference.window_positions", e.what());
   }
-  p.window.batchSize = f.Integer("inference.batch_size", 2, 1, 256);
-  if (const json * axes = f.Find("inference.mirror_axes"); axes != nullptr && !axes->is_null())
+  p.window.batchSize = 2;
+  f.Integer("inference.batch_size", p.window.batchSize, 1, 256);
+  if (const json * axes = f.Find("inference.mirror_axes"))
   {
     if (!axes->is_array())
       f.Fail("inference.mirror_axes", "must be a list of axes (0, 1, 2)");
@@ -296,21 +210,11 @@ ModelPackage::Parse(const json & document, const std::string & subject)
   {
     f.Fail("inference", e.what());
   }
-  if (const json * tta = f.Find("inference.tta"); tta != nullptr && !tta->is_null())
-  {
-    if (!tta->is_boolean())
-      f.Fail("inference.tta", "must be true or false");
-    p.tta = tta->get<bool>();
-    if (p.tta && p.window.mirrorAxes.empty())
-      f.Fail("inference.tta", "is true but inference.mirror_axes lists no axis");
-  }
-  if (const json * crop = f.Find("inference.crop_to_nonzero"); crop != nullptr && !crop->is_null())
-  {
-    if (!crop->is_boolean())
-      f.Fail("inference.crop_to_nonzero", "must be true or false");
-    p.cropToNonzero = crop->get<bool>();
-  }
-  p.postprocess = f.String("inference.postprocess", "", false);
+  f.Boolean("inference.tta", p.tta);
+  if (p.tta && p.window.mirrorAxes.empty())
+    f.Fail("inference.tta", "is true but inference.mirror_axes lists no axis");
+  f.Boolean("inference.crop_to_nonzero", p.cropToNonzero);
+  f.String("inference.postprocess", p.postprocess);
 
   const json & labels = f.Required("labels");
   if (!labels.is_array() || labels.size() < 2)
@@ -413,6 +317,26 @@ ModelPackage::LabelValue(size_t classIndex) const
 }
 
 ModelPackage
+ModelPackage::DescribeTorchScriptFile(const std::string & path, size_t channels, const NormalizationSpec & normalization)
+{
+  const fs::path file(path);
+  ModelPackage   description;
+  description.source = path;
+  description.directory = file.parent_path().string(); // WeightsPath() is `path` again
+  description.name = file.filename().string();
+  description.plugin = "torchscript";
+  description.weightsFile = file.filename().string();
+  for (size_t c = 0; c < channels; ++c)
+  {
+    ChannelDescription channel;
+    channel.name = "channel " + std::to_string(c);
+    channel.normalization = normalization;
+    description.channels.push_back(channel);
+  }
+  return description;
+}
+
+ModelPackage
 ModelPackage::Load(const std::string & path)
 {
   std::error_code ec;
@@ -420,32 +344,28 @@ ModelPackage::Load(const std::string & path)
   {
     throw InputError(path, "no such model package");
   }
-  std::string           folder;
-  std::shared_ptr<void> extracted;
   if (fs::is_directory(path, ec))
   {
-    folder = path;
+    return FromFolder(path, path, nullptr);
   }
-  else if (fs::path(path).filename() == "model.json")
+  if (fs::path(path).filename() == "model.json")
   {
-    folder = fs::path(path).parent_path().string();
-    if (folder.empty())
-      folder = ".";
+    const std::string folder = fs::path(path).parent_path().string();
+    return FromFolder(path, folder.empty() ? std::string(".") : folder, nullptr);
   }
-  else
-  {
-    std::string temp = (fs::temp_directory_path() / "medseg-package-XXXXXX").string();
-    if (::mkdtemp(temp.data()) == nullptr)
-    {
-      throw InputError(path, "cannot create a temporary folder to unpack it");
-    }
-    extracted = std::shared_ptr<void>(nullptr, [temp](void *) {
-      std::error_code ignored;
-      fs::remove_all(temp, ignored);
-    });
-    ExtractTar(path, temp);
-    folder = temp;
-  }
+  return Load(ExtractToTemporaryFolder(path));
+}
+
+ModelPackage
+ModelPackage::Load(const ExtractedArchive & archive)
+{
+  return FromFolder(archive.source, archive.folder, archive.owner);
+}
+
+ModelPackage
+ModelPackage::FromFolder(const std::string & path, const std::string & folder, std::shared_ptr<void> extracted)
+{
+  std::error_code ec;
   const std::string jsonPath = (fs::path(folder) / "model.json").string();
   if (!fs::exists(jsonPath, ec))
   {

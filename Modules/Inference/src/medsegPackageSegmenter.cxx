@@ -92,6 +92,10 @@ PackageSegmenter::PackageSegmenter(ModelPackage package, std::shared_ptr<Segment
 void
 PackageSegmenter::CheckNumberOfClasses(unsigned int classes) const
 {
+  if (m_Package.labels.empty())
+  {
+    return; // a bare TorchScript file: class k is label value k, whatever K is
+  }
   const size_t expected = m_Package.labels.size();
   if (!(classes == expected || (classes == 1 && expected == 2)))
   {
@@ -119,6 +123,10 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   {
     throw std::invalid_argument("model '" + m_Package.name + "' takes " + std::to_string(m_Package.channels.size()) +
                                 " input channel(s), " + std::to_string(channels.size()) + " given");
+  }
+  if (m_Model->GetNumberOfClasses() > 0)
+  {
+    CheckNumberOfClasses(m_Model->GetNumberOfClasses()); // before anything runs, when the model knows
   }
   const FloatImage3 * reference = channels.front();
 
@@ -197,7 +205,6 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   filter->SetChannelNormalizations(normalizations);
   filter->SetSlidingWindowSettings(m_Window);
   filter->SetProduceProbabilities(wantProbabilities || !onModelGrid);
-  filter->ProbeNumberOfClassesOff(); // outputs are read after Update(), not through the pipeline
   if (progress)
   {
     auto observer = itk::CStyleCommand::New();
@@ -309,7 +316,8 @@ PackageSegmenter::Background(const FloatImage3 * reference, bool wantProbabiliti
                              const ProgressCallback & progress) const
 {
   PackageSegmentation result;
-  result.classes = static_cast<unsigned int>(m_Package.labels.size());
+  result.classes = m_Package.labels.empty() ? std::max(2u, m_Model->GetNumberOfClasses())
+                                            : static_cast<unsigned int>(m_Package.labels.size());
   result.labels = FilledLabels(reference, static_cast<LabelImage3::PixelType>(m_Package.LabelValue(0)));
   if (wantProbabilities)
   {
@@ -427,7 +435,6 @@ PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned i
   filter->SetModel(m_Model);
   filter->SetIntensityMappings(mappings);
   filter->SetSlidingWindowSettings(m_Window);
-  filter->ProbeNumberOfClassesOff();
   auto streamer = itk::StreamingImageFilter<LabelImage3, LabelImage3>::New();
   streamer->SetInput(filter->GetOutput());
   streamer->SetNumberOfStreamDivisions(divisions);

@@ -90,6 +90,7 @@ TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::string name, 
   , m_Device(ResolveDevice(options.device))
   , m_InputChannels(options.inputChannels)
   , m_SpatialDims(options.spatialDims)
+  , m_Classes(options.classes)
 {
   m_Module.eval();
   m_Module.to(m_Device);
@@ -153,6 +154,11 @@ TorchScriptModel::Forward(const at::Tensor & batch)
   {
     throw InputError(m_Name, "the model returned shape " + c10::str(logits.sizes()) + " for input " +
                                c10::str(batch.sizes()) + "; expected [N,K] followed by the input's spatial size");
+  }
+  if (m_Classes > 0 && logits.size(1) != static_cast<int64_t>(m_Classes))
+  {
+    throw InputError(m_Name, "the model returned " + std::to_string(logits.size(1)) + " output channel(s), but " +
+                               std::to_string(m_Classes) + " classes were declared for it");
   }
   return logits;
 }

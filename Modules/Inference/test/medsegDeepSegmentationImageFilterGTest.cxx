@@ -21,10 +21,11 @@ using namespace medseg;
 namespace
 {
 std::shared_ptr<SegmentationModel>
-Wrap(torch::jit::Module module)
+Wrap(torch::jit::Module module, unsigned int classes = 0)
 {
   TorchScriptModelOptions options;
   options.device = "cpu";
+  options.classes = classes; // 0: the filter learns K from the first patch
   return std::make_shared<TorchScriptModel>(std::move(module), "fixture", options);
 }
 
@@ -158,7 +159,11 @@ TEST(DeepSegmentationImageFilter, AWriterOnTheProbabilityOutputSeesEveryClass)
   g.size = { 9, 8, 7 };
   auto filter = DeepSegmentationImageFilter<>::New();
   filter->SetInput(test::MakeBallPhantom(g, { 4, 4, 3 }, 3));
-  filter->SetModel(Wrap(test::MakeConstantModule({ 0.0, 1.0, 2.0 })));
+  // The model says K = 3 without running: output 1 has 3 components before the data exist.
+  filter->SetModel(Wrap(test::MakeConstantModule({ 0.0, 1.0, 2.0 }), 3));
+  filter->UpdateOutputInformation();
+  EXPECT_EQ(filter->GetProbabilityOutput()->GetNumberOfComponentsPerPixel(), 3u);
+  EXPECT_EQ(filter->GetNumberOfClasses(), 3u);
   SlidingWindowSettings s;
   s.patchSize = { { 8, 8, 8 } };
   filter->SetSlidingWindowSettings(s);
@@ -172,6 +177,47 @@ TEST(DeepSegmentationImageFilter, AWriterOnTheProbabilityOutputSeesEveryClass)
   reader->Update();
   EXPECT_EQ(reader->GetOutput()->GetNumberOfComponentsPerPixel(), 3u);
   EXPECT_NEAR(reader->GetOutput()->GetPixel({ { 1, 2, 3 } })[2], std::exp(2.0) / (1 + std::exp(1.0) + std::exp(2.0)), 1e-6);
+}
+
+TEST(DeepSegmentationImageFilter, AModelThatShowsItsClassesOnlyByRunningIsNotProbed)
+{
+  test::Geometry g;
+  g.size = { 9, 8, 7 };
+  auto filter = DeepSegmentationImageFilter<>::New();
+  filter->SetInput(test::MakeBallPhantom(g, { 4, 4, 3 }, 3));
+  filter->SetModel(Wrap(test::MakeConstantModule({ 0.0, 1.0, 2.0 })));
+  SlidingWindowSettings s;
+  s.patchSize = { { 8, 8, 8 } };
+  filter->SetSlidingWindowSettings(s);
+  filter->ProduceProbabilitiesOn();
+  filter->UpdateOutputInformation(); // no forward pass: K is not known yet
+  EXPECT_EQ(filter->GetNumberOfClasses(), 0u);
+  filter->Update();
+  EXPECT_EQ(filter->GetNumberOfClasses(), 3u);
+  EXPECT_EQ(filter->GetProbabilityOutput()->GetNumberOfComponentsPerPixel(), 3u);
+}
+
+TEST(DeepSegmentationImageFilter, ADeclaredClassCountTheModelDoesNotGiveIsRefused)
+{
+  test::Geometry g;
+  g.size = { 9, 8, 7 };
+  auto filter = DeepSegmentationImageFilter<>::New();
+  filter->SetInput(test::MakeBallPhantom(g, { 4, 4, 3 }, 3));
+  filter->SetModel(Wrap(test::MakeConstantModule({ 0.0, 1.0, 2.0 }), 2));
+  SlidingWindowSettings s;
+  s.patchSize = { { 8, 8, 8 } };
+  filter->SetSlidingWindowSettings(s);
+  try
+  {
+    filter->Update();
+    FAIL() << "a model declared with 2 classes returned 3";
+  }
+  catch (const std::exception & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("returned 3 output channel(s), but 2 classes were declared"),
+              std::string::npos)
+      << e.what();
+  }
 }
 
 TEST(DeepSegmentationImageFilter, RefusesToRunWithoutAModel)

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 /** Version of this contract (descriptor layout + factory signature + SegmentationModel vtable). */
-#define MEDSEG_PLUGIN_ABI_VERSION 1u
+#define MEDSEG_PLUGIN_ABI_VERSION 2u // 2: SegmentationModel::GetNumberOfClasses()
 
 /** Name of the exported descriptor object. */
 #define MEDSEG_PLUGIN_DESCRIPTOR_SYMBOL "medseg_plugin_descriptor"

@@ -307,5 +307,5 @@ TEST(PluginRegistry, TorchScriptPluginRunsAnyTorchScriptFile)
   EXPECT_TRUE(Contains(InputErrorOf([&] { registry.CreateModel("torchscript", "", dir / "missing.pt", "cpu", 1); }),
                        "missing.pt: no such model file"));
   EXPECT_TRUE(Contains(InputErrorOf([&] { registry.CreateModel("torchscript", R"({"frozen": 1})", dir / "threshold.pt", "cpu", 1); }),
-                       "no hyper-parameter 'frozen'"));
+                       "torchscript hyper-parameters: field 'frozen' is not a known key (known: optimize, spatial_dims)"));
 }

@@ -51,27 +51,57 @@ struct PostProcessingStep
   bool          useProbabilities{ true }; //!< refine-edges: use the probability map when one is given
 };
 
-/** Parses a spec; throws UsageError("post-processing step '<step>': <problem>") when malformed.
+/** Parses a spec; throws std::invalid_argument("post-processing step '<step>': <problem>") when malformed.
  * An empty spec (or only separators) gives no steps. */
 std::vector<PostProcessingStep>
 ParsePostProcessingSpec(const std::string & spec);
 
-/** Throws UsageError with a clear message when `spec` is malformed; does no work. */
-void
-ValidatePostProcessingSpec(const std::string & spec);
+/** \brief A post-processing spec, parsed and validated once, then handed on as a value.
+ *
+ * The text form is "step;step;...", e.g. "largest-component;fill-holes;smooth:1mm" (see
+ * Documentation/postprocessing.md); "" (or only separators) is no post-processing. */
+class PostProcessingSpec
+{
+public:
+  PostProcessingSpec() = default; //!< no steps
 
-/** True when some step of the (valid) spec needs the intensity image (refine-edges). */
-bool
-PostProcessingNeedsIntensity(const std::string & spec);
+  /** Throws std::invalid_argument("post-processing step '<step>': <problem>") when malformed. */
+  static PostProcessingSpec
+  Parse(const std::string & text);
+
+  bool
+  IsEmpty() const
+  {
+    return m_Steps.empty();
+  }
+  /** True when some step needs the intensity image (refine-edges). */
+  bool
+  NeedsIntensity() const;
+  const std::vector<PostProcessingStep> &
+  GetSteps() const
+  {
+    return m_Steps;
+  }
+  /** The text it was parsed from, for messages. */
+  const std::string &
+  GetText() const
+  {
+    return m_Text;
+  }
+
+private:
+  std::vector<PostProcessingStep> m_Steps;
+  std::string                     m_Text;
+};
 
 /** \brief Runs the steps of `spec` in order on `labels` and returns a new label map with exactly
  * the input's geometry (the input is not modified).
  *
- * `intensity` may be nullptr unless the spec has refine-edges (then UsageError). `probabilities`
+ * `intensity` may be nullptr unless the spec has refine-edges (then std::invalid_argument). `probabilities`
  * (optional, one component per label value) is used by refine-edges. Images given must share the
  * label map's grid, else InputError("intensity image"/"probability image", "<field> differs ..."). */
 LabelImage3::Pointer
-ApplyPostProcessing(const LabelImage3 * labels, const std::string & spec, const FloatImage3 * intensity,
+ApplyPostProcessing(const LabelImage3 * labels, const PostProcessingSpec & spec, const FloatImage3 * intensity,
                     const ProbabilityImage3 * probabilities = nullptr);
 
 } // namespace medseg

@@ -10,6 +10,7 @@
 
 #include "itkImageDuplicator.h"
 
+#include <stdexcept>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -68,7 +69,7 @@ public:
   [[noreturn]] void
   Fail(const std::string & problem) const
   {
-    throw UsageError("post-processing step '" + m_Text + "': " + problem);
+    throw std::invalid_argument("post-processing step '" + m_Text + "': " + problem);
   }
 
   /** A number followed by one of `units` (each with its factor to the base unit). */
@@ -368,29 +369,31 @@ ParsePostProcessingSpec(const std::string & spec)
   return steps;
 }
 
-void
-ValidatePostProcessingSpec(const std::string & spec)
+PostProcessingSpec
+PostProcessingSpec::Parse(const std::string & text)
 {
-  ParsePostProcessingSpec(spec);
+  PostProcessingSpec spec;
+  spec.m_Steps = ParsePostProcessingSpec(text);
+  spec.m_Text = text;
+  return spec;
 }
 
 bool
-PostProcessingNeedsIntensity(const std::string & spec)
+PostProcessingSpec::NeedsIntensity() const
 {
-  const auto steps = ParsePostProcessingSpec(spec);
-  return std::any_of(steps.begin(), steps.end(),
+  return std::any_of(m_Steps.begin(), m_Steps.end(),
                      [](const PostProcessingStep & s) { return s.kind == PostProcessingStep::Kind::RefineEdges; });
 }
 
 LabelImage3::Pointer
-ApplyPostProcessing(const LabelImage3 * labels, const std::string & spec, const FloatImage3 * intensity,
+ApplyPostProcessing(const LabelImage3 * labels, const PostProcessingSpec & spec, const FloatImage3 * intensity,
                     const ProbabilityImage3 * probabilities)
 {
   if (labels == nullptr)
   {
     throw std::invalid_argument("ApplyPostProcessing: no label image");
   }
-  const auto steps = ParsePostProcessingSpec(spec);
+  const std::vector<PostProcessingStep> & steps = spec.GetSteps();
   if (intensity != nullptr)
   {
     const auto difference = DescribeGeometryDifference(labels, intensity);
@@ -461,7 +464,7 @@ ApplyPostProcessing(const LabelImage3 * labels, const std::string & spec, const 
       {
         if (intensity == nullptr)
         {
-          throw UsageError("post-processing step '" + step.text + "' needs the intensity image");
+          throw std::invalid_argument("post-processing step '" + step.text + "' needs the intensity image");
         }
         auto filter = EdgeRefinementLabelImageFilter<LabelImage3, FloatImage3>::New();
         filter->SetFeatureImage(intensity);

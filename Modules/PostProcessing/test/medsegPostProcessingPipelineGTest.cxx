@@ -17,9 +17,9 @@ UsageMessage(const std::string & spec)
 {
   try
   {
-    ValidatePostProcessingSpec(spec);
+    PostProcessingSpec::Parse(spec);
   }
-  catch (const UsageError & e)
+  catch (const std::invalid_argument & e)
   {
     return e.what();
   }
@@ -68,11 +68,15 @@ TEST(PostProcessingSpec, ParsesUnitsAndOptions)
   EXPECT_DOUBLE_EQ(steps[6].sigma, 0.5);
   EXPECT_DOUBLE_EQ(steps[6].confidence, 0.8);
   EXPECT_TRUE(ParsePostProcessingSpec("").empty());
-  EXPECT_TRUE(PostProcessingNeedsIntensity("fill-holes;refine-edges"));
-  EXPECT_FALSE(PostProcessingNeedsIntensity("fill-holes"));
+  EXPECT_TRUE(PostProcessingSpec::Parse("fill-holes;refine-edges").NeedsIntensity());
+  EXPECT_FALSE(PostProcessingSpec::Parse("fill-holes").NeedsIntensity());
+  EXPECT_TRUE(PostProcessingSpec::Parse(";;").IsEmpty());
+  EXPECT_EQ(PostProcessingSpec::Parse("fill-holes;smooth:1mm").GetSteps().size(), 2u);
+  EXPECT_EQ(PostProcessingSpec::Parse("fill-holes;smooth:1mm").GetText(), "fill-holes;smooth:1mm");
+  EXPECT_TRUE(PostProcessingSpec().IsEmpty());
 }
 
-TEST(PostProcessingSpec, MalformedSpecsAreUsageErrorsThatSayWhatIsWrong)
+TEST(PostProcessingSpec, MalformedSpecsAreRefusedSayingWhatIsWrong)
 {
   EXPECT_NE(UsageMessage("smooth:1").find("needs a unit"), std::string::npos);
   EXPECT_NE(UsageMessage("smooth:1cm").find("unknown unit"), std::string::npos);
@@ -111,7 +115,8 @@ TEST(PostProcessingPipeline, KeepsGeometryExactlyAndRunsEveryStep)
     return radius(x, y, z, 16, 16, 12) <= 9.0 ? 80.0f : 10.0f;
   });
   const auto out = ApplyPostProcessing(
-    labels, "largest-component;islands:min=100mm3;fill-holes;smooth:1mm;refine-edges:band=2mm", intensity);
+    labels, PostProcessingSpec::Parse("largest-component;islands:min=100mm3;fill-holes;smooth:1mm;refine-edges:band=2mm"),
+    intensity);
   ASSERT_TRUE(out);
   EXPECT_TRUE(test::SameGeometry(labels, out));
   EXPECT_EQ(test::At(out, 2, 2, 2), 0);   // island removed
@@ -119,7 +124,7 @@ TEST(PostProcessingPipeline, KeepsGeometryExactlyAndRunsEveryStep)
   EXPECT_NE(out.GetPointer(), labels);
   EXPECT_EQ(test::At(labels, 16, 16, 12), 0); // input untouched
   // Empty spec: an identical copy.
-  const auto copy = ApplyPostProcessing(labels, "", nullptr);
+  const auto copy = ApplyPostProcessing(labels, PostProcessingSpec(), nullptr);
   EXPECT_EQ(test::Differences(copy, labels), 0u);
   EXPECT_TRUE(test::SameGeometry(labels, copy));
 }
@@ -128,13 +133,13 @@ TEST(PostProcessingPipeline, RefineEdgesNeedsAnIntensityImageOnTheSameGrid)
 {
   test::Geometry g;
   const auto     labels = test::MakeLabels(g, [](long x, long, long) -> unsigned short { return x < 8; });
-  EXPECT_THROW(ApplyPostProcessing(labels, "refine-edges", nullptr), UsageError);
+  EXPECT_THROW(ApplyPostProcessing(labels, PostProcessingSpec::Parse("refine-edges"), nullptr), std::invalid_argument);
   auto h = g;
   h.spacing[2] = 2.0;
   const auto other = test::MakeImage(h, [](long, long, long) { return 0.0f; });
   try
   {
-    ApplyPostProcessing(labels, "refine-edges", other);
+    ApplyPostProcessing(labels, PostProcessingSpec::Parse("refine-edges"), other);
     FAIL() << "expected InputError";
   }
   catch (const InputError & e)

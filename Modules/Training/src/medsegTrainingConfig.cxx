@@ -1,6 +1,7 @@
 #include "medsegTrainingConfig.h"
 
 #include "medsegError.h"
+#include "medsegJsonFields.h"
 #include "medsegModelSpace.h"
 
 #include <algorithm>
@@ -18,140 +19,23 @@ namespace
 {
 using json = nlohmann::json;
 
-/** Strict reader of one JSON object: unknown keys, wrong types and out-of-range values throw. */
-class Reader
+/** The fields of `object` (at `path` in the document), refusing keys other than `known`. */
+JsonFields
+Fields(const json & object, const std::string & path, const std::string & subject, const std::set<std::string> & known)
 {
-public:
-  Reader(const json & object, std::string prefix, std::string subject, std::set<std::string> known)
-    : m_Object(object)
-    , m_Prefix(std::move(prefix))
-    , m_Subject(std::move(subject))
-  {
-    if (!m_Object.is_object())
-      Fail("", "must be an object");
-    for (const auto & item : m_Object.items())
-    {
-      if (known.count(item.key()) == 0)
-      {
-        std::string list;
-        for (const auto & k : known)
-          list += (list.empty() ? "" : ", ") + k;
-        Fail(item.key(), "is not a known key (known: " + list + ")");
-      }
-    }
-  }
+  JsonFields fields(object, subject, path);
+  fields.AllowOnly(known);
+  return fields;
+}
 
-  [[noreturn]] void
-  Fail(const std::string & key, const std::string & problem) const
-  {
-    const std::string field = m_Prefix + (m_Prefix.empty() || key.empty() ? "" : ".") + key;
-    throw InputError(m_Subject, (field.empty() ? std::string() : field + ": ") + problem);
-  }
-  bool
-  Has(const std::string & key) const
-  {
-    return m_Object.contains(key);
-  }
-  const json &
-  At(const std::string & key) const
-  {
-    return m_Object.at(key);
-  }
-  std::string
-  Prefix(const std::string & key) const
-  {
-    return m_Prefix.empty() ? key : m_Prefix + "." + key;
-  }
-  const std::string &
-  Subject() const
-  {
-    return m_Subject;
-  }
-
-  void
-  Number(const std::string & key, double & value, double lo, double hi) const
-  {
-    if (!Has(key))
-      return;
-    const json & v = At(key);
-    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi))
-      Fail(key, "must be a number in [" + Show(lo) + ", " + Show(hi) + "]");
-    value = v.get<double>();
-  }
-  template <typename TInt>
-  void
-  Integer(const std::string & key, TInt & value, double lo, double hi) const
-  {
-    if (!Has(key))
-      return;
-    const json & v = At(key);
-    if (!v.is_number_integer() || !(v.get<double>() >= lo && v.get<double>() <= hi))
-      Fail(key, "must be an integer in [" + Show(lo) + ", " + Show(hi) + "]");
-    value = v.get<TInt>();
-  }
-  void
-  Boolean(const std::string & key, bool & value) const
-  {
-    if (!Has(key))
-      return;
-    if (!At(key).is_boolean())
-      Fail(key, "must be true or false");
-    value = At(key).get<bool>();
-  }
-  void
-  String(const std::string & key, std::string & value, const std::set<std::string> & choices = {}) const
-  {
-    if (!Has(key))
-      return;
-    if (!At(key).is_string())
-      Fail(key, "must be a string");
-    value = At(key).get<std::string>();
-    if (!choices.empty() && choices.count(value) == 0)
-    {
-      std::string list;
-      for (const auto & c : choices)
-        list += (list.empty() ? "" : ", ") + c;
-      Fail(key, "is '" + value + "'; expected one of " + list);
-    }
-  }
-  template <size_t N>
-  void
-  Numbers(const std::string & key, std::array<double, N> & value, double lo, double hi) const
-  {
-    if (!Has(key))
-      return;
-    const json & v = At(key);
-    if (!v.is_array() || v.size() != N)
-      Fail(key, "must be a list of " + std::to_string(N) + " numbers");
-    for (size_t i = 0; i < N; ++i)
-    {
-      if (!v[i].is_number() || !(v[i].get<double>() >= lo && v[i].get<double>() <= hi))
-        Fail(key, "must hold numbers in [" + Show(lo) + ", " + Show(hi) + "]");
-      value[i] = v[i].get<double>();
-    }
-  }
-  template <size_t N>
-  void
-  Range(const std::string & key, std::array<double, N> & value, double lo, double hi) const
-  {
-    Numbers(key, value, lo, hi);
-    if (Has(key) && N == 2 && value[0] > value[1])
-      Fail(key, "must be [low, high] with low <= high");
-  }
-
-  static std::string
-  Show(double v)
-  {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  }
-
-private:
-  const json & m_Object;
-  std::string  m_Prefix;
-  std::string  m_Subject;
-};
+/** A [low, high] pair of numbers in [lo, hi]. */
+void
+Range(const JsonFields & f, const std::string & key, std::array<double, 2> & value, double lo, double hi)
+{
+  f.Numbers(key, value, lo, hi);
+  if (f.Has(key) && value[0] > value[1])
+    f.Fail(key, "must be [low, high] with low <= high");
+}
 
 std::vector<std::string>
 SplitCsvLine(const std::string & line)
@@ -250,7 +134,7 @@ ReadTrainingManifest(const std::string & path)
     for (size_t i = 0; i < list->size(); ++i)
     {
       const std::string where = "cases[" + std::to_string(i) + "]";
-      Reader            r((*list)[i], where, path, { "id", "image", "label", "split", "label_threshold" });
+      const JsonFields r = Fields((*list)[i], where, path, { "id", "image", "label", "split", "label_threshold" });
       TrainingCase      c;
       r.String("id", c.id);
       r.String("image", c.image);
@@ -335,15 +219,16 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
     a.enabled = j.get<bool>();
     return a;
   }
-  Reader r(j, "augmentation", subject,
-           { "enabled", "flip", "rotation", "scale", "elastic", "intensity_scale", "intensity_shift", "gamma", "noise",
-             "bias_field", "low_resolution", "field_of_view", "constant_patch" });
+  const JsonFields r = Fields(j, "augmentation", subject,
+                              { "enabled", "flip", "rotation", "scale", "elastic", "intensity_scale",
+                                "intensity_shift", "gamma", "noise", "bias_field", "low_resolution", "field_of_view",
+                                "constant_patch" });
   r.Boolean("enabled", a.enabled);
-  auto sub = [&](const std::string & key, std::set<std::string> known) -> std::optional<Reader> {
+  auto sub = [&](const std::string & key, std::set<std::string> known) -> std::optional<JsonFields> {
     if (!r.Has(key))
       return std::nullopt;
     known.insert("probability");
-    return Reader(r.At(key), r.Prefix(key), subject, known);
+    return Fields(r.Required(key), r.PathOf(key), subject, known);
   };
   if (auto s = sub("flip", {}))
     s->Numbers("probability", a.flipProbability, 0.0, 1.0);
@@ -355,7 +240,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   if (auto s = sub("scale", { "range" }))
   {
     s->Number("probability", a.scaleProbability, 0.0, 1.0);
-    s->Range("range", a.scaleRange, 0.25, 4.0);
+    Range(*s, "range", a.scaleRange, 0.25, 4.0);
   }
   if (auto s = sub("elastic", { "magnitude_mm", "control_points" }))
   {
@@ -366,7 +251,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   if (auto s = sub("intensity_scale", { "range" }))
   {
     s->Number("probability", a.intensityScaleProbability, 0.0, 1.0);
-    s->Range("range", a.intensityScaleRange, 0.01, 100.0);
+    Range(*s, "range", a.intensityScaleRange, 0.01, 100.0);
   }
   if (auto s = sub("intensity_shift", { "max" }))
   {
@@ -376,7 +261,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   if (auto s = sub("gamma", { "range" }))
   {
     s->Number("probability", a.gammaProbability, 0.0, 1.0);
-    s->Range("range", a.gammaRange, 0.05, 20.0);
+    Range(*s, "range", a.gammaRange, 0.05, 20.0);
   }
   if (auto s = sub("noise", { "max_sigma" }))
   {
@@ -391,7 +276,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   if (auto s = sub("low_resolution", { "range" }))
   {
     s->Number("probability", a.lowResolutionProbability, 0.0, 1.0);
-    s->Range("range", a.lowResolutionRange, 1.0, 8.0);
+    Range(*s, "range", a.lowResolutionRange, 1.0, 8.0);
   }
   if (auto s = sub("field_of_view", {}))
     s->Number("probability", a.fieldOfViewProbability, 0.0, 1.0);
@@ -425,33 +310,35 @@ TrainingConfig
 TrainingConfig::FromJson(const json & j, const std::string & subject)
 {
   TrainingConfig c;
-  Reader         r(j, "", subject,
-           { "name", "version", "description", "architecture", "input", "labels", "patch_size", "batch_size", "sampling",
-             "augmentation", "loss", "optimizer", "schedule", "training", "inference" });
+  const JsonFields r = Fields(j, "", subject,
+                              { "name", "version", "description", "architecture", "input", "labels", "patch_size",
+                                "batch_size", "sampling", "augmentation", "loss", "optimizer", "schedule", "training",
+                                "inference" });
   r.String("name", c.name);
   r.String("version", c.version);
   r.String("description", c.description);
   if (!r.Has("architecture"))
     r.Fail("architecture", "is required (plugin and hyper_parameters)");
   {
-    Reader a(r.At("architecture"), "architecture", subject, { "plugin", "hyper_parameters" });
+    const JsonFields a = Fields(r.Required("architecture"), "architecture", subject, { "plugin", "hyper_parameters" });
     a.String("plugin", c.plugin, { "unet", "fcn" });
     if (a.Has("hyper_parameters"))
     {
-      if (!a.At("hyper_parameters").is_object())
+      if (!a.Required("hyper_parameters").is_object())
         a.Fail("hyper_parameters", "must be an object");
-      c.hyperParameters = a.At("hyper_parameters");
+      c.hyperParameters = a.Required("hyper_parameters");
     }
   }
   if (r.Has("input"))
   {
-    Reader in(r.At("input"), "input", subject, { "channels", "orientation", "spacing", "spatial_dims", "slice_axis" });
+    const JsonFields in = Fields(r.Required("input"), "input", subject,
+                                 { "channels", "orientation", "spacing", "spatial_dims", "slice_axis" });
     if (in.Has("channels"))
     {
-      const json & ch = in.At("channels");
+      const json & ch = in.Required("channels");
       if (!ch.is_array() || ch.size() != 1)
         in.Fail("channels", "must list exactly one channel (multi-channel training is not supported yet)");
-      Reader      one(ch[0], "input.channels[0]", subject, { "name", "normalization" });
+      const JsonFields one = Fields(ch[0], "input.channels[0]", subject, { "name", "normalization" });
       ChannelDescription d;
       d.name = "image";
       one.String("name", d.name);
@@ -479,7 +366,7 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
         in.Fail("orientation", e.what());
       }
     }
-    if (in.Has("spacing") && !in.At("spacing").is_null())
+    if (in.Has("spacing") && !in.Required("spacing").is_null())
     {
       std::array<double, 3> s{};
       in.Numbers("spacing", s, 1e-3, 1e3);
@@ -491,13 +378,13 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   if (c.channels.empty())
     c.channels.push_back(ChannelDescription{ "image", NormalizationSpec{} });
 
-  if (!r.Has("labels") || !r.At("labels").is_array() || r.At("labels").size() < 2)
+  if (!r.Has("labels") || !r.Required("labels").is_array() || r.Required("labels").size() < 2)
     r.Fail("labels", "must list at least two classes, background first");
   std::set<unsigned int> values;
-  for (size_t i = 0; i < r.At("labels").size(); ++i)
+  for (size_t i = 0; i < r.Required("labels").size(); ++i)
   {
     const std::string where = "labels[" + std::to_string(i) + "]";
-    Reader            l(r.At("labels")[i], where, subject, { "value", "name", "color" });
+    const JsonFields l = Fields(r.Required("labels")[i], where, subject, { "value", "name", "color" });
     LabelDescription  d;
     if (!l.Has("value") || !l.Has("name"))
       l.Fail("", "needs a value and a name");
@@ -531,14 +418,15 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   r.Integer("batch_size", c.batchSize, 1, 1024);
   if (r.Has("sampling"))
   {
-    Reader s(r.At("sampling"), "sampling", subject, { "foreground_ratio" });
+    const JsonFields s = Fields(r.Required("sampling"), "sampling", subject, { "foreground_ratio" });
     s.Number("foreground_ratio", c.foregroundRatio, 0.0, 1.0);
   }
   if (r.Has("augmentation"))
-    c.augmentation = AugmentationSettings::FromJson(r.At("augmentation"), subject);
+    c.augmentation = AugmentationSettings::FromJson(r.Required("augmentation"), subject);
   if (r.Has("loss"))
   {
-    Reader l(r.At("loss"), "loss", subject, { "dice_weight", "ce_weight", "dice_include_background" });
+    const JsonFields l = Fields(r.Required("loss"), "loss", subject,
+                                { "dice_weight", "ce_weight", "dice_include_background" });
     l.Number("dice_weight", c.diceWeight, 0.0, 1e3);
     l.Number("ce_weight", c.crossEntropyWeight, 0.0, 1e3);
     l.Boolean("dice_include_background", c.diceIncludeBackground);
@@ -547,8 +435,8 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   }
   if (r.Has("optimizer"))
   {
-    Reader o(r.At("optimizer"), "optimizer", subject,
-             { "type", "learning_rate", "weight_decay", "momentum", "nesterov", "gradient_clip" });
+    const JsonFields o = Fields(r.Required("optimizer"), "optimizer", subject,
+                                { "type", "learning_rate", "weight_decay", "momentum", "nesterov", "gradient_clip" });
     o.String("type", c.optimizer, { "adam", "adamw", "sgd" });
     o.Number("learning_rate", c.learningRate, 1e-9, 10.0);
     o.Number("weight_decay", c.weightDecay, 0.0, 10.0);
@@ -558,7 +446,8 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   }
   if (r.Has("schedule"))
   {
-    Reader s(r.At("schedule"), "schedule", subject, { "type", "power", "min_learning_rate", "warmup_steps" });
+    const JsonFields s = Fields(r.Required("schedule"), "schedule", subject,
+                                { "type", "power", "min_learning_rate", "warmup_steps" });
     s.String("type", c.schedule, { "poly", "cosine", "constant" });
     s.Number("power", c.polyPower, 0.0, 10.0);
     s.Number("min_learning_rate", c.minLearningRate, 0.0, 10.0);
@@ -566,8 +455,9 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   }
   if (r.Has("training"))
   {
-    Reader t(r.At("training"), "training", subject,
-             { "steps", "validation_every", "patience", "log_every", "seed", "threads", "validation_overlap" });
+    const JsonFields t = Fields(r.Required("training"), "training", subject,
+                                { "steps", "validation_every", "patience", "log_every", "seed", "threads",
+                                  "validation_overlap" });
     t.Integer("steps", c.steps, 1, 1e9);
     t.Integer("validation_every", c.validationEvery, 1, 1e9);
     t.Integer("patience", c.patience, 0, 1e9);
@@ -580,7 +470,8 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   c.window.sliceAxis = c.sliceAxis;
   if (r.Has("inference"))
   {
-    Reader i(r.At("inference"), "inference", subject, { "overlap", "blend", "sigma_scale", "batch_size", "mirror_axes" });
+    const JsonFields i = Fields(r.Required("inference"), "inference", subject,
+                                { "overlap", "blend", "sigma_scale", "batch_size", "mirror_axes" });
     i.Number("overlap", c.window.overlap, 0.0, 0.99);
     std::string blend = "gaussian";
     i.String("blend", blend, { "gaussian", "constant" });
@@ -589,7 +480,7 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
     i.Integer("batch_size", c.window.batchSize, 1, 4096);
     if (i.Has("mirror_axes"))
     {
-      const json & axes = i.At("mirror_axes");
+      const json & axes = i.Required("mirror_axes");
       if (!axes.is_array())
         i.Fail("mirror_axes", "must be a list of axes 0, 1, 2");
       for (const auto & a : axes)

@@ -70,7 +70,7 @@ struct LabelMeshSummary
 std::vector<unsigned int>
 FindLabelValues(const LabelImage3 * labels);
 
-/** Parses "stl,vtp,obj,ply" (case-insensitive); throws UsageError for unknown names. */
+/** Parses "stl,vtp,obj,ply" (case-insensitive); throws std::invalid_argument for unknown names. */
 std::vector<MeshFormat>
 ParseMeshFormats(const std::string & text);
 

@@ -4,6 +4,7 @@
 #include "medsegError.h"
 #include "medsegVtkImageBridge.h"
 
+#include <stdexcept>
 #include <vtkCellArray.h>
 #include <vtkCellArrayIterator.h>
 #include <vtkDataArray.h>
@@ -347,7 +348,7 @@ ParseMeshFormats(const std::string & text)
     else if (part == "ply")
       f = MeshFormat::PLY;
     else
-      throw UsageError("unknown mesh format '" + part + "' (use stl, vtp, obj or ply)");
+      throw std::invalid_argument("unknown mesh format '" + part + "' (use stl, vtp, obj or ply)");
     if (std::find(formats.begin(), formats.end(), f) == formats.end())
     {
       formats.push_back(f);
@@ -355,7 +356,7 @@ ParseMeshFormats(const std::string & text)
   }
   if (formats.empty())
   {
-    throw UsageError("no mesh format given (use stl, vtp, obj or ply)");
+    throw std::invalid_argument("no mesh format given (use stl, vtp, obj or ply)");
   }
   return formats;
 }
@@ -539,7 +540,7 @@ WriteLabelMeshes(const LabelImage3 * labels, const std::string & outputDir, cons
   }
   if (options.decimation < 0.0 || options.decimation >= 1.0)
   {
-    throw UsageError("decimation must be in [0, 1), got " + std::to_string(options.decimation));
+    throw std::invalid_argument("decimation must be in [0, 1), got " + std::to_string(options.decimation));
   }
   const auto extents = LabelExtentScanner()(labels);
   std::vector<unsigned int> values = options.labels;

@@ -106,11 +106,11 @@ public:
     }
     if (options.opacity < 0.0 || options.opacity > 1.0)
     {
-      throw UsageError("opacity must be in [0, 1]");
+      throw std::invalid_argument("opacity must be in [0, 1]");
     }
     if (options.panelSize < 64 || options.panelSize > 4096)
     {
-      throw UsageError("panel size must be in 64..4096 pixels");
+      throw std::invalid_argument("panel size must be in 64..4096 pixels");
     }
     if (!HasRenderingDisplay())
     {
@@ -127,7 +127,7 @@ public:
     m_Level = options.level.value_or(automatic.second);
     if (!(m_Window > 0.0))
     {
-      throw UsageError("window must be positive");
+      throw std::invalid_argument("window must be positive");
     }
     m_Focus = options.focus ? *options.focus : ComputeDefaultFocus(image, labels, m_Selected);
 

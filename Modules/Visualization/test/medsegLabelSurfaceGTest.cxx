@@ -263,7 +263,7 @@ TEST(LabelSurface, RefusesAbsentLabelsAndBadOptions)
   EXPECT_THROW(WriteLabelMeshes(labels, dir.Path(), options, LabelTable()), InputError);
   options.labels = {};
   options.decimation = 1.0;
-  EXPECT_THROW(WriteLabelMeshes(labels, dir.Path(), options, LabelTable()), UsageError);
+  EXPECT_THROW(WriteLabelMeshes(labels, dir.Path(), options, LabelTable()), std::invalid_argument);
   EXPECT_EQ(ParseMeshFormats("STL,ply").size(), 2u);
-  EXPECT_THROW(ParseMeshFormats("stl,fbx"), UsageError);
+  EXPECT_THROW(ParseMeshFormats("stl,fbx"), std::invalid_argument);
 }

@@ -1,6 +1,6 @@
 // The unet and fcn plugins: output shapes in 2D and 3D for several hyper-parameter sets (made
-// through the registry), weights round trips, refusal of mismatched weights, and the
-// pixel-shuffle decoder's equivalence with a k=2, s=2 transposed convolution.
+// through the registry), weights round trips and refusal of mismatched weights. The networks
+// themselves are tested in Modules/Networks/test/medsegNativeNetworksGTest.cxx.
 #include "medsegError.h"
 #include "medsegNativeNetworks.h"
 #include "medsegPluginRegistry.h"
@@ -66,6 +66,7 @@ TEST_P(NativeNetworkShapes, LogitsHaveTheInputsSpatialSize)
   const int64_t     channels = c.inputShape[1];
   torch::manual_seed(3);
   const auto model = Registry().CreateModel(c.plugin, c.json, "", "cpu", channels);
+  EXPECT_EQ(model->GetNumberOfClasses(), static_cast<unsigned int>(c.classes)); // known without running
   EXPECT_EQ(model->GetNumberOfInputChannels(), channels);
   EXPECT_EQ(model->GetSpatialDimension(), static_cast<int>(c.inputShape.size()) - 2);
   const auto input = torch::randn(c.inputShape);
@@ -168,16 +169,16 @@ TEST(NativeNetworks, BadHyperParametersAreRefused)
   const auto error = [](const std::string & plugin, const std::string & json, int64_t channels = 1) {
     return InputErrorOf([&] { Registry().CreateModel(plugin, json, "", "cpu", channels); });
   };
-  EXPECT_TRUE(Contains(error("unet", R"({"featurs": [4]})"), "unet has no hyper-parameter 'featurs' (known: "));
-  EXPECT_TRUE(Contains(error("unet", R"({"norm": "group"})"), "unet: norm must be instance or batch, got 'group'"));
-  EXPECT_TRUE(Contains(error("unet", R"({"spatial_dims": 4})"), "spatial_dims must be 2 or 3, got 4"));
+  EXPECT_TRUE(Contains(error("unet", R"({"featurs": [4]})"), "unet hyper-parameters: field 'featurs' is not a known key (known: "));
+  EXPECT_TRUE(Contains(error("unet", R"({"norm": "group"})"), "field 'norm' is 'group'; expected one of batch, instance"));
+  EXPECT_TRUE(Contains(error("unet", R"({"spatial_dims": 4})"), "field 'spatial_dims' must be an integer in [2, 3]"));
   EXPECT_TRUE(Contains(error("unet", R"({"in_channels": 2})", 1), "in_channels is 2 but the model is asked for 1"));
-  EXPECT_TRUE(Contains(error("unet", R"({"features": "wide"})"), "hyper-parameter 'features' has the wrong type"));
+  EXPECT_TRUE(Contains(error("unet", R"({"features": "wide"})"), "field 'features' must be a list of 1 to 8 integers in [1, 4096]"));
   EXPECT_TRUE(Contains(error("unet", R"({"features": [4], "depth": 2})"), "either 'features' or 'base_features'"));
   EXPECT_TRUE(Contains(error("unet", "[1, 2]"), "must be a JSON object"));
   EXPECT_TRUE(Contains(error("unet", "{"), "not valid JSON"));
-  EXPECT_TRUE(Contains(error("fcn", R"({"features": [4, 8]})"), "fcn: features needs 3 to 7 stages"));
-  EXPECT_TRUE(Contains(error("fcn", R"({"norm": "layer"})"), "fcn: norm must be batch, instance or none"));
+  EXPECT_TRUE(Contains(error("fcn", R"({"features": [4, 8]})"), "field 'features' must be a list of 3 to 7 integers in [1, 4096]"));
+  EXPECT_TRUE(Contains(error("fcn", R"({"norm": "layer"})"), "fcn hyper-parameters: field 'norm' is 'layer'; expected one of batch, instance, none"));
 }
 
 TEST(NativeNetworks, ForwardRefusesBatchesOfTheWrongShape)
@@ -185,36 +186,4 @@ TEST(NativeNetworks, ForwardRefusesBatchesOfTheWrongShape)
   const auto model = Registry().CreateModel("unet", R"({"features": [4, 8]})", "", "cpu", 2);
   EXPECT_THROW(model->Forward(torch::zeros({ 1, 1, 8, 8, 8 })), std::invalid_argument); // one channel, not two
   EXPECT_THROW(model->Forward(torch::zeros({ 1, 2, 8, 8 })), std::invalid_argument);    // 2D batch, 3D network
-}
-
-TEST(NativeNetworks, PixelShuffleEqualsATransposedConvolutionWithRearrangedWeights)
-{
-  torch::manual_seed(5);
-  const int64_t in = 6, out = 3;
-  for (const int64_t dims : { 2, 3 })
-  {
-    SCOPED_TRACE(dims);
-    const int64_t        taps = int64_t{ 1 } << dims;
-    std::vector<int64_t> shape{ 2, in, 5, 4 };
-    if (dims == 3)
-      shape.push_back(3);
-    const auto x = torch::randn(shape);
-    const auto weight = torch::randn(dims == 3 ? std::vector<int64_t>{ in, out, 2, 2, 2 } : std::vector<int64_t>{ in, out, 2, 2 });
-    const auto bias = torch::randn({ out });
-    const auto transposed = dims == 3 ? torch::conv_transpose3d(x, weight, bias, 2) : torch::conv_transpose2d(x, weight, bias, 2);
-    // [Cin, Cout, 2, 2(, 2)] -> [Cout * 2^d, Cin, 1, 1(, 1)]: output channel o*2^d + offset index.
-    std::vector<int64_t> permutation{ 1 };
-    for (int64_t d = 0; d < dims; ++d)
-      permutation.push_back(2 + d);
-    permutation.push_back(0);
-    std::vector<int64_t> convShape{ out * taps, in };
-    for (int64_t d = 0; d < dims; ++d)
-      convShape.push_back(1);
-    const auto convWeight = weight.permute(permutation).reshape(convShape);
-    const auto convBias = bias.repeat_interleave(taps);
-    const auto pointwise = dims == 3 ? torch::conv3d(x, convWeight, convBias) : torch::conv2d(x, convWeight, convBias);
-    const auto shuffled = nets::PixelShuffle2x(pointwise, dims);
-    ASSERT_EQ(shuffled.sizes(), transposed.sizes());
-    EXPECT_TRUE(torch::allclose(shuffled, transposed, 1e-5, 1e-5)) << (shuffled - transposed).abs().max().item<float>();
-  }
 }

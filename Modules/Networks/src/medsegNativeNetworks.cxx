@@ -1,5 +1,8 @@
 #include "medsegNativeNetworks.h"
 
+#include "medsegError.h"
+#include "medsegJsonFields.h"
+
 #include "medsegTorchRuntime.h"
 
 #include <nlohmann/json.hpp>
@@ -21,58 +24,37 @@ using nlohmann::json;
 
 // --- JSON helpers ----------------------------------------------------------------------------
 
+/** `text` parsed ("" is {}); std::invalid_argument when it is not JSON. */
 json
-ParseObject(const std::string & text, const char * plugin, const std::set<std::string> & known)
+ParseHyperParameters(const std::string & text, const char * plugin)
 {
-  json object = json::object();
-  if (!text.empty())
-  {
-    try
-    {
-      object = json::parse(text);
-    }
-    catch (const json::exception & e)
-    {
-      throw std::invalid_argument(std::string(plugin) + " hyper-parameters are not valid JSON: " + e.what());
-    }
-  }
-  if (!object.is_object())
-  {
-    throw std::invalid_argument(std::string(plugin) + " hyper-parameters must be a JSON object, got " +
-                                object.type_name());
-  }
-  for (const auto & item : object.items())
-  {
-    if (known.count(item.key()) == 0)
-    {
-      std::string list;
-      for (const auto & k : known)
-      {
-        list += (list.empty() ? "" : ", ") + k;
-      }
-      throw std::invalid_argument(std::string(plugin) + " has no hyper-parameter '" + item.key() + "' (known: " +
-                                  list + ")");
-    }
-  }
-  return object;
-}
-
-template <typename T>
-void
-Read(const json & object, const char * key, T & value, const char * plugin)
-{
-  if (!object.contains(key))
-  {
-    return;
-  }
+  if (text.empty())
+    return json::object();
   try
   {
-    value = object.at(key).get<T>();
+    return json::parse(text);
   }
-  catch (const json::exception &)
+  catch (const json::exception & e)
   {
-    throw std::invalid_argument(std::string(plugin) + " hyper-parameter '" + key + "' has the wrong type (" +
-                                object.at(key).dump() + ")");
+    throw std::invalid_argument(std::string(plugin) + " hyper-parameters are not valid JSON: " + e.what());
+  }
+}
+
+/** Runs `read` on the fields of `object`, refusing unknown keys; a bad value is a bad argument
+ * (std::invalid_argument "<plugin> hyper-parameters: field '<key>' ..."), as the factories document. */
+template <typename TRead>
+void
+ReadHyperParameters(const json & object, const char * plugin, const std::set<std::string> & known, TRead read)
+{
+  try
+  {
+    const JsonFields fields(object, std::string(plugin) + " hyper-parameters");
+    fields.AllowOnly(known);
+    read(fields);
+  }
+  catch (const InputError & e)
+  {
+    throw std::invalid_argument(e.what());
   }
 }
 
@@ -204,7 +186,8 @@ class UNetImpl : public NetworkImpl
 {
 public:
   explicit UNetImpl(const UNetOptions & o)
-    : m_Options(o)
+    : NetworkImpl(o.spatialDims, o.outChannels)
+    , m_Options(o)
   {
     const int64_t dims = o.spatialDims;
     const auto &  f = o.features;
@@ -264,11 +247,6 @@ public:
   {
     return int64_t{ 1 } << (m_Options.features.size() - 1);
   }
-  int64_t
-  SpatialDims() const override
-  {
-    return m_Options.spatialDims;
-  }
 
 private:
   torch::Tensor
@@ -309,7 +287,8 @@ class FCNImpl : public NetworkImpl
 {
 public:
   explicit FCNImpl(const FCNOptions & o)
-    : m_Options(o)
+    : NetworkImpl(o.spatialDims, o.outChannels)
+    , m_Options(o)
   {
     const int64_t dims = o.spatialDims;
     const auto &  f = o.features;
@@ -361,11 +340,6 @@ public:
   SizeMultiple() const override
   {
     return int64_t{ 1 } << m_Options.features.size();
-  }
-  int64_t
-  SpatialDims() const override
-  {
-    return m_Options.spatialDims;
   }
 
 private:
@@ -433,46 +407,39 @@ LoadInto(nn::Module & module, torch::serialize::InputArchive & archive, const st
 UNetOptions
 UNetOptions::FromJson(const std::string & text, int64_t inputChannels)
 {
-  const char * P = "unet";
-  const json   j = ParseObject(text, P, { "spatial_dims", "in_channels", "out_channels", "features", "base_features",
-                                        "depth", "norm", "residual", "upsampling" });
-  UNetOptions  o;
+  UNetOptions o;
   o.inChannels = inputChannels;
-  Read(j, "spatial_dims", o.spatialDims, P);
-  Read(j, "in_channels", o.inChannels, P);
-  Read(j, "out_channels", o.outChannels, P);
-  Read(j, "norm", o.norm, P);
-  Read(j, "residual", o.residual, P);
-  Read(j, "upsampling", o.upsampling, P);
-  Require(!(j.contains("features") && (j.contains("base_features") || j.contains("depth"))),
-          "unet: give either 'features' or 'base_features' and 'depth', not both");
-  Read(j, "features", o.features, P);
-  if (j.contains("base_features") || j.contains("depth"))
-  {
-    int64_t base = 16;
-    int64_t depth = 4;
-    Read(j, "base_features", base, P);
-    Read(j, "depth", depth, P);
-    Require(base >= 1 && depth >= 1 && depth <= 8, "unet: base_features must be >= 1 and depth 1..8");
-    o.features.clear();
-    for (int64_t i = 0; i < depth; ++i)
-    {
-      o.features.push_back(base << i);
-    }
-  }
-  Require(o.spatialDims == 2 || o.spatialDims == 3, "unet: spatial_dims must be 2 or 3, got " + std::to_string(o.spatialDims));
+  ReadHyperParameters(ParseHyperParameters(text, "unet"), "unet",
+                      { "spatial_dims", "in_channels", "out_channels", "features", "base_features", "depth", "norm",
+                        "residual", "upsampling" },
+                      [&](const JsonFields & f) {
+                        f.Integer("spatial_dims", o.spatialDims, 2, 3);
+                        f.Integer("in_channels", o.inChannels, 1, 4096);
+                        f.Integer("out_channels", o.outChannels, 1, 4096);
+                        f.String("norm", o.norm, { "instance", "batch" });
+                        f.Boolean("residual", o.residual);
+                        f.String("upsampling", o.upsampling, { "transpose", "upsample", "pixelshuffle" });
+                        if (f.Has("features") && (f.Has("base_features") || f.Has("depth")))
+                          f.Fail("features", "conflicts: give either 'features' or 'base_features' and 'depth', not both");
+                        f.Integers("features", o.features, 1, 8, 1, 4096);
+                        if (f.Has("base_features") || f.Has("depth"))
+                        {
+                          int64_t base = 16;
+                          int64_t depth = 4;
+                          f.Integer("base_features", base, 1, 4096);
+                          f.Integer("depth", depth, 1, 8);
+                          o.features.clear();
+                          for (int64_t i = 0; i < depth; ++i)
+                            o.features.push_back(base << i);
+                        }
+                      });
   Require(o.inChannels == inputChannels, "unet: in_channels is " + std::to_string(o.inChannels) +
                                            " but the model is asked for " + std::to_string(inputChannels) +
                                            " input channels");
-  Require(o.inChannels >= 1 && o.outChannels >= 1, "unet: in_channels and out_channels must be >= 1");
-  Require(!o.features.empty() && o.features.size() <= 8, "unet: features needs 1 to 8 levels");
   for (const int64_t f : o.features)
   {
     Require(f >= 1 && f <= 4096, "unet: every entry of features must be in 1..4096");
   }
-  Require(o.norm == "instance" || o.norm == "batch", "unet: norm must be instance or batch, got '" + o.norm + "'");
-  Require(o.upsampling == "transpose" || o.upsampling == "upsample" || o.upsampling == "pixelshuffle",
-          "unet: upsampling must be transpose, upsample or pixelshuffle, got '" + o.upsampling + "'");
   return o;
 }
 
@@ -488,32 +455,23 @@ UNetOptions::ToJson() const
 FCNOptions
 FCNOptions::FromJson(const std::string & text, int64_t inputChannels)
 {
-  const char * P = "fcn";
-  const json   j = ParseObject(text, P, { "spatial_dims", "in_channels", "out_channels", "features",
-                                        "convs_per_stage", "fc_features", "norm" });
-  FCNOptions   o;
+  FCNOptions o;
   o.inChannels = inputChannels;
-  Read(j, "spatial_dims", o.spatialDims, P);
-  Read(j, "in_channels", o.inChannels, P);
-  Read(j, "out_channels", o.outChannels, P);
-  Read(j, "features", o.features, P);
-  Read(j, "convs_per_stage", o.convsPerStage, P);
-  Read(j, "fc_features", o.fcFeatures, P);
-  Read(j, "norm", o.norm, P);
-  Require(o.spatialDims == 2 || o.spatialDims == 3, "fcn: spatial_dims must be 2 or 3, got " + std::to_string(o.spatialDims));
+  ReadHyperParameters(ParseHyperParameters(text, "fcn"), "fcn",
+                      { "spatial_dims", "in_channels", "out_channels", "features", "convs_per_stage", "fc_features",
+                        "norm" },
+                      [&](const JsonFields & f) {
+                        f.Integer("spatial_dims", o.spatialDims, 2, 3);
+                        f.Integer("in_channels", o.inChannels, 1, 4096);
+                        f.Integer("out_channels", o.outChannels, 1, 4096);
+                        f.Integers("features", o.features, 3, 7, 1, 4096);
+                        f.Integer("convs_per_stage", o.convsPerStage, 1, 4);
+                        f.Integer("fc_features", o.fcFeatures, 1, 8192);
+                        f.String("norm", o.norm, { "batch", "instance", "none" });
+                      });
   Require(o.inChannels == inputChannels, "fcn: in_channels is " + std::to_string(o.inChannels) +
                                            " but the model is asked for " + std::to_string(inputChannels) +
                                            " input channels");
-  Require(o.inChannels >= 1 && o.outChannels >= 1, "fcn: in_channels and out_channels must be >= 1");
-  Require(o.features.size() >= 3 && o.features.size() <= 7, "fcn: features needs 3 to 7 stages");
-  for (const int64_t f : o.features)
-  {
-    Require(f >= 1 && f <= 4096, "fcn: every entry of features must be in 1..4096");
-  }
-  Require(o.convsPerStage >= 1 && o.convsPerStage <= 4, "fcn: convs_per_stage must be 1..4");
-  Require(o.fcFeatures >= 1 && o.fcFeatures <= 8192, "fcn: fc_features must be in 1..8192");
-  Require(o.norm == "batch" || o.norm == "instance" || o.norm == "none",
-          "fcn: norm must be batch, instance or none, got '" + o.norm + "'");
   return o;
 }
 

@@ -67,8 +67,27 @@ public:
   /** Spatial sizes must be multiples of this (the model pads and crops on its own). */
   virtual int64_t
   SizeMultiple() const = 0;
-  virtual int64_t
-  SpatialDims() const = 0;
+  int64_t
+  SpatialDims() const
+  {
+    return m_SpatialDims;
+  }
+  /** K, the channels of the logits (out_channels). */
+  int64_t
+  OutputChannels() const
+  {
+    return m_OutputChannels;
+  }
+
+protected:
+  NetworkImpl(int64_t spatialDims, int64_t outputChannels)
+    : m_SpatialDims(spatialDims)
+    , m_OutputChannels(outputChannels)
+  {}
+
+private:
+  int64_t m_SpatialDims;
+  int64_t m_OutputChannels;
 };
 
 /** Builds the networks (randomly initialised, seeded by torch::manual_seed). */
@@ -117,6 +136,11 @@ public:
   GetSpatialDimension() const override
   {
     return static_cast<int>(m_Network->SpatialDims());
+  }
+  unsigned int
+  GetNumberOfClasses() const override
+  {
+    return static_cast<unsigned int>(m_Network->OutputChannels());
   }
   std::string
   GetDescription() const override
