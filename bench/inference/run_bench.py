@@ -26,6 +26,7 @@ import volume_io  # noqa: E402
 
 PYTHON = "/usr/bin/python3"  # Debian's interpreter, where python3-torch lives
 CH2 = "/usr/share/mricron/templates/ch2.nii.gz"
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"  # Debian's libtcmalloc-minimal4
 
 
 def run_timed(command, env=None):
@@ -197,6 +198,14 @@ def main():
             "pytorch-frozen": (ref + ["--optimize", "--output", out("frozen.mha")], out("frozen.mha")),
         }
         if case["bf16"]:
+            # The allocator (issue: a kept allocator instead of hand tuning): glibc as it comes, and
+            # Debian's tcmalloc preloaded, against MedSeg's own mallopt tuning ("medseg").
+            variants["medseg-glibc"] = medseg_run("glibc.nii") + ({**os.environ, "MEDSEG_MALLOC_DEFAULTS": "1"},)
+            if os.path.exists(TCMALLOC):
+                variants["medseg-tcmalloc"] = medseg_run("tcmalloc.nii") + (
+                    {**os.environ, "MEDSEG_MALLOC_DEFAULTS": "1", "LD_PRELOAD": TCMALLOC},)
+            else:
+                print(f"  (medseg-tcmalloc skipped: {TCMALLOC} missing; apt-get install libtcmalloc-minimal4)")
             variants["medseg-batch2"] = medseg_run("batch2.nii", ["--batch-size", "2"])
             if bf16_peak is not None:
                 variants["medseg-bf16"] = medseg_run("bf16.nii", ["--precision", "bf16"])
@@ -207,8 +216,8 @@ def main():
         print(f"\n== {name}: {case['title']}; {patches} patches, {total_gflop:.0f} GFLOP per run; "
               f"{repeats} interleaved repeat(s)")
         for r in range(repeats):
-            for v, (command, _) in variants.items():
-                wall, peak = run_timed(command)
+            for v, (command, _, *env) in variants.items():
+                wall, peak = run_timed(command, env[0] if env else None)
                 times[v].append(wall)
                 rss[v].append(peak)
                 print(f"  repeat {r + 1} {v:15s} {wall:7.2f} s  {peak:7.0f} MiB", flush=True)
