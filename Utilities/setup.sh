@@ -9,6 +9,8 @@ packages=(
   libssl-dev libarchive-dev
   libvtk9-dev
   libtorch-dev libopenblas0-pthread
+  # tcmalloc, the executables' allocator (MEDSEG_USE_TCMALLOC)
+  libgoogle-perftools-dev
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
   libboost-mpi-dev openmpi-bin libopenmpi-dev
   libgtest-dev libgmock-dev

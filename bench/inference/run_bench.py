@@ -67,8 +67,10 @@ def make_package(medseg, workdir, name, weights, dims, classes, patch, overlap, 
         "architecture": {"plugin": "torchscript"},
         "input": {"channels": [{"name": "T1", "normalization": "zscore"}], "orientation": "any", "spacing": None,
                   "spatial_dims": dims, "slice_axis": 2},
+        # No crop to the nonzero box: the reference segments the whole volume, and so must MedSeg for
+        # the same work (`model pack` turns the crop on when the metadata do not say).
         "inference": {"patch_size": patch_size, "overlap": overlap, "blend": "gaussian", "batch_size": batch,
-                      "mirror_axes": mirror, "tta": bool(mirror)},
+                      "mirror_axes": mirror, "tta": bool(mirror), "crop_to_nonzero": False},
         "labels": [{"value": k, "name": f"class{k}", "color": [k % 256, (7 * k) % 256, (13 * k) % 256]}
                    for k in range(max(2, classes))],
     }
@@ -164,7 +166,10 @@ def main():
     results = {"threads": args.threads, "quick": args.quick, "repeats": repeats, "volume": volume,
                "shape_zyx": list(shape), "cases": {}}
 
+    ldd = subprocess.run(["ldd", args.medseg], capture_output=True, text=True).stdout
+    links_tcmalloc = "tcmalloc" in ldd
     print(machine.describe())
+    print(f"medseg allocator: {'tcmalloc (linked)' if links_tcmalloc else 'glibc, mallopt tuning'}")
     results["machine"] = machine.describe()
     fp32_peak, bf16_peak, bf16_refusal = peak_gflops(args.threads)
     results["peak_gflops"] = {"fp32": fp32_peak, "bf16": bf16_peak}
@@ -197,15 +202,19 @@ def main():
             "pytorch": (ref + ["--output", out("pytorch.mha")], out("pytorch.mha")),
             "pytorch-frozen": (ref + ["--optimize", "--output", out("frozen.mha")], out("frozen.mha")),
         }
-        if case["bf16"]:
-            # The allocator (issue: a kept allocator instead of hand tuning): glibc as it comes, and
-            # Debian's tcmalloc preloaded, against MedSeg's own mallopt tuning ("medseg").
+        if case["bf16"] and links_tcmalloc:
+            print("  (medseg links tcmalloc: the glibc and preloaded-tcmalloc variants need a build with "
+                  "-DMEDSEG_USE_TCMALLOC=OFF)")
+        elif case["bf16"]:
+            # The allocator: glibc as it comes, and Debian's tcmalloc preloaded, against MedSeg's
+            # mallopt tuning of glibc ("medseg" in a build with -DMEDSEG_USE_TCMALLOC=OFF).
             variants["medseg-glibc"] = medseg_run("glibc.nii") + ({**os.environ, "MEDSEG_MALLOC_DEFAULTS": "1"},)
             if os.path.exists(TCMALLOC):
                 variants["medseg-tcmalloc"] = medseg_run("tcmalloc.nii") + (
                     {**os.environ, "MEDSEG_MALLOC_DEFAULTS": "1", "LD_PRELOAD": TCMALLOC},)
             else:
                 print(f"  (medseg-tcmalloc skipped: {TCMALLOC} missing; apt-get install libtcmalloc-minimal4)")
+        if case["bf16"]:
             variants["medseg-batch2"] = medseg_run("batch2.nii", ["--batch-size", "2"])
             if bf16_peak is not None:
                 variants["medseg-bf16"] = medseg_run("bf16.nii", ["--precision", "bf16"])

@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <cstdlib>
+#include <dlfcn.h>
 #include <cstring>
 #include <stdexcept>
 
@@ -54,12 +55,22 @@ SetTorchThreads(int threads)
 }
 
 bool
+UsesTcmalloc()
+{
+  return ::dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr; // linked in or preloaded
+}
+
+bool
 KeepFreedMemoryForReuse()
 {
   const char * opt_out = std::getenv("MEDSEG_MALLOC_DEFAULTS");
   if (opt_out != nullptr && std::strcmp(opt_out, "1") == 0)
   {
     return false;
+  }
+  if (UsesTcmalloc())
+  {
+    return false; // tcmalloc keeps freed memory in its own caches: nothing to tune
   }
 #if defined(__GLIBC__)
   return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 2147483647) == 1 &&
