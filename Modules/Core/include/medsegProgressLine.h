@@ -38,10 +38,6 @@ public:
   void
   Finish();
 
-  /** Forwards the ProgressEvents of `process` to this line; the line must outlive it. */
-  void
-  Observe(itk::ProcessObject * process);
-
   /** stderr is a terminal, or MEDSEG_PROGRESS=1 asks for the line anyway (tests, logs). */
   static bool
   IsTerminal();

@@ -1,7 +1,5 @@
 #include "medsegProgressLine.h"
 
-#include "itkCommand.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -106,17 +104,6 @@ ProgressLine::Finish()
     std::fputc('\n', m_Stream);
   }
   m_Finished = true;
-}
-
-void
-ProgressLine::Observe(itk::ProcessObject * process)
-{
-  auto progress = itk::CStyleCommand::New();
-  progress->SetClientData(this);
-  progress->SetCallback([](itk::Object * caller, const itk::EventObject &, void * self) {
-    static_cast<ProgressLine *>(self)->Update(static_cast<itk::ProcessObject *>(caller)->GetProgress());
-  });
-  process->AddObserver(itk::ProgressEvent(), progress);
 }
 
 } // namespace medseg

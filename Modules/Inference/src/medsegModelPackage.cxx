@@ -9,12 +9,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
-#include <unistd.h>
 
 namespace medseg
 {
