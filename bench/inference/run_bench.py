@@ -7,7 +7,7 @@ agreement, plus this machine's measured conv3d peak (fp32 and bf16) and the frac
 variant reaches. See Documentation/benchmarks.md.
 
 Usage: run_bench.py --medseg build/bin/medseg [--quick] [--repeats 5] [--threads 1]
-                    [--cases 3d,tta,2d,classes] [--workdir DIR] [--json results.json]
+                    [--cases 3d,tta,2d,classes,crop] [--workdir DIR] [--json results.json]
 """
 import argparse
 import json
@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import machine  # noqa: E402
 import volume_io  # noqa: E402
+import numpy as np  # noqa: E402
 
 PYTHON = "/usr/bin/python3"  # Debian's interpreter, where python3-torch lives
 CH2 = "/usr/share/mricron/templates/ch2.nii.gz"
@@ -126,13 +127,60 @@ except RuntimeError as e:
     return fp32, float(out[1]), ""
 
 
+def crop_case(args, volume, threads):
+    """The crop to the nonzero box on a zero-background scan: Colin27 in the middle of a zero-filled
+    field of view twice as large per axis, segmented with and without the crop (one run each: the
+    ratio is far beyond the noise). Labels must be identical inside the head's box."""
+    small = "4,8" if args.quick else "8,16,32,64"
+    patch = 24 if args.quick else 96
+    voxels, spacing = volume_io.read(volume)
+    padded = np.zeros(tuple(2 * n for n in voxels.shape), dtype=np.float32)
+    lo = tuple(n // 2 for n in voxels.shape)
+    inside = tuple(slice(l, l + n) for l, n in zip(lo, voxels.shape))
+    padded[inside] = voxels
+    padded_path = os.path.join(args.workdir, "ch2-zero-fov.mha")
+    volume_io.write_mha(padded_path, padded, spacing)
+    weights, flops = make_model(args.workdir, "unet-crop", 3, small, 2, patch, volume)
+    package = make_package(args.medseg, args.workdir, "crop", weights, 3, 2, patch, 0.5, 1, [])
+    print(f"\n== crop: 3D UNet {small} at {patch}^3 on Colin27 in a zero-filled field of view "
+          f"{'x'.join(map(str, padded.shape[::-1]))} (twice as large per axis); one run each")
+    rows = {}
+    for tag, flag in (("no-crop", "--no-crop-to-nonzero"), ("crop", "--crop-to-nonzero")):
+        output = os.path.join(args.workdir, f"crop-{tag}.nii")
+        wall, rss = run_timed([args.medseg, "segment", "--model", package, "--input", padded_path, "--output", output,
+                               "--overwrite", "--quiet", "--threads", threads, flag])
+        rows[tag] = {"wall_s": wall, "peak_rss_mib": rss, "output": output}
+    # What the crop promises: the padded scan segments as the scan itself does (both cut to the same
+    # nonzero box, so the normalization sees the same voxels). Without the crop the zeros enter the
+    # z-score statistics and the labels inside change.
+    original = os.path.join(args.workdir, "crop-original.nii")
+    run_timed([args.medseg, "segment", "--model", package, "--input", volume, "--output", original, "--overwrite",
+               "--quiet", "--threads", threads, "--crop-to-nonzero"])
+    reference, _ = volume_io.read(original)
+    whole, _ = volume_io.read(rows["no-crop"]["output"])
+    cropped, _ = volume_io.read(rows["crop"]["output"])
+    same_inside = float((reference == cropped[inside]).mean())
+    whole_inside = float((reference == whole[inside]).mean())
+    outside = np.ones(whole.shape, dtype=bool)
+    outside[inside] = False
+    speedup = rows["no-crop"]["wall_s"] / rows["crop"]["wall_s"]
+    for tag, row in rows.items():
+        print(f"  {tag:8s} {row['wall_s']:8.2f} s {row['peak_rss_mib']:8.0f} MiB")
+    print(f"  crop is {speedup:.2f}x faster; inside the original field of view, labels equal to those of the "
+          f"scan itself: with the crop {same_inside * 100:.3f}%, without it {whole_inside * 100:.3f}%; labelled "
+          f"voxels outside it: with the crop {int((cropped[outside] != 0).sum())}, without it "
+          f"{int((whole[outside] != 0).sum())}")
+    return {"speedup": speedup, "agreement_inside": same_inside, "agreement_inside_without_crop": whole_inside, **{k: {"wall_s": v["wall_s"],
+            "peak_rss_mib": v["peak_rss_mib"]} for k, v in rows.items()}}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--medseg", required=True)
     parser.add_argument("--quick", action="store_true", help="tiny volume and model, 1 repeat: proves it runs")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--cases", default="3d,tta,2d,classes")
+    parser.add_argument("--cases", default="3d,tta,2d,classes,crop")
     parser.add_argument("--workdir", default="/tmp/medseg-bench")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
@@ -215,6 +263,13 @@ def main():
             else:
                 print(f"  (medseg-tcmalloc skipped: {TCMALLOC} missing; apt-get install libtcmalloc-minimal4)")
         if case["bf16"]:
+            # MedSeg's graph rewrites of TorchScript models (medsegInferenceOperators.h), each measured:
+            # the default (fused instance norm + activation), none, all (also the transposed
+            # convolutions), and no freeze / optimize_for_inference at all.
+            for tag, value in (("no-rewrites", "none"), ("rewrite-all", "all")):
+                variants[f"medseg-{tag}"] = medseg_run(f"{tag}.nii") + (
+                    {**os.environ, "MEDSEG_TORCHSCRIPT_REWRITES": value},)
+            variants["medseg-no-optimize"] = medseg_run("no-optimize.nii", ["--no-optimize"])
             variants["medseg-batch2"] = medseg_run("batch2.nii", ["--batch-size", "2"])
             if bf16_peak is not None:
                 variants["medseg-bf16"] = medseg_run("bf16.nii", ["--precision", "bf16"])
@@ -245,6 +300,9 @@ def main():
             print(f"  {v:15s} {median:9.2f} {median / base:9.2f}x {max(rss[v]):13.0f} {agree * 100:9.3f}% "
                   f"{achieved:8.1f} {achieved / peak * 100:7.1f}%")
         results["cases"][name] = {"title": case["title"], "patches": patches, "gflop": total_gflop, "variants": rows}
+
+    if "crop" in args.cases:
+        results["crop"] = crop_case(args, volume, threads)
 
     if "classes" in args.cases:
         # Peak memory against the number of classes: MedSeg (slice-wise blending) and the reference
@@ -286,6 +344,8 @@ def main():
     failures = [f"{name}/{v}: {row['agreement_with_medseg'] * 100:.3f}%"
                 for name, case in results["cases"].items() for v, row in case["variants"].items()
                 if not v.endswith("bf16") and not row["agreement_with_medseg"] >= 0.999]
+    if "crop" in results and not results["crop"]["agreement_inside"] >= 0.999:
+        failures.append(f"crop: {results['crop']['agreement_inside'] * 100:.3f}% inside the original field of view")
     if failures:
         sys.exit("benchmark: label agreement below 99.9% for " + ", ".join(failures))
 

@@ -1,6 +1,7 @@
 #ifndef medsegTorchScriptModel_h
 #define medsegTorchScriptModel_h
 
+#include "medsegInferenceOperators.h"
 #include "medsegSegmentationModel.h"
 
 #include <torch/script.h>
@@ -73,15 +74,16 @@ public:
   }
 
 private:
-  torch::jit::Module m_Module;
-  std::string        m_Name;
-  c10::Device        m_Device;
-  int64_t            m_InputChannels;
-  int                m_SpatialDims;
-  unsigned int       m_Classes;
-  bool               m_Optimized{ false };
-  std::string        m_FirstConvolution; //!< for error messages: what the first conv weight takes
-  int64_t            m_FirstConvolutionChannels{ -1 };
+  torch::jit::Module    m_Module;
+  std::string           m_Name;
+  c10::Device           m_Device;
+  int64_t               m_InputChannels;
+  int                   m_SpatialDims;
+  unsigned int          m_Classes;
+  bool                  m_Optimized{ false };
+  InferenceRewriteCount m_Rewrites;
+  std::string           m_FirstConvolution; //!< for error messages: what the first conv weight takes
+  int64_t               m_FirstConvolutionChannels{ -1 };
 };
 
 } // namespace medseg

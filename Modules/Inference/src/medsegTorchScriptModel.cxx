@@ -1,5 +1,7 @@
 #include "medsegTorchScriptModel.h"
 
+#include "medsegInferenceOperators.h"
+
 #include "medsegError.h"
 #include "medsegTorchRuntime.h"
 
@@ -103,9 +105,12 @@ TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::string name, 
   }
   if (options.optimize)
   {
+    const InferenceRewrites rewrites = InferenceRewrites::FromEnvironment(); // a bad value is not swallowed below
     try
     {
       m_Module = torch::jit::freeze(m_Module);
+      // Before optimize_for_inference, so that its oneDNN conversion sees the new operators.
+      m_Rewrites = RewriteForInference(m_Module, rewrites);
       m_Module = torch::jit::optimize_for_inference(m_Module);
       m_Optimized = true;
     }
@@ -167,7 +172,12 @@ std::string
 TorchScriptModel::GetDescription() const
 {
   std::ostringstream os;
-  os << "TorchScript " << m_Name << " on " << m_Device << (m_Optimized ? " (frozen, optimized for inference)" : "");
+  os << "TorchScript " << m_Name << " on " << m_Device;
+  if (m_Optimized)
+  {
+    os << " (frozen, optimized for inference; " << m_Rewrites.transposedConvolutions
+       << " transposed convolution(s) and " << m_Rewrites.normActivations << " norm + activation(s) rewritten)";
+  }
   return os.str();
 }
 

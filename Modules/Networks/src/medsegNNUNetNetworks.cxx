@@ -1,6 +1,7 @@
 #include "medsegNNUNetNetworks.h"
 
 #include "medsegError.h"
+#include "medsegInferenceOperators.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -318,6 +319,14 @@ struct NNUNetNetwork::Impl
   {
     at::Tensor y = Conv(b.conv, x, false);
     const bool norm = arch.norm != NNUNetNorm::None;
+    const bool activation = arch.nonlinearity == NNUNetNonlinearity::LeakyReLU ||
+                            arch.nonlinearity == NNUNetNonlinearity::ReLU;
+    if (arch.norm == NNUNetNorm::InstanceNorm && b.norm.runningMean < 0 && b.nonlin && !arch.nonlinFirst && activation)
+    {
+      // nnU-Net's usual conv -> instance norm -> leaky ReLU, in one pass (Documentation/benchmarks.md).
+      const double slope = arch.nonlinearity == NNUNetNonlinearity::LeakyReLU ? arch.negativeSlope : 0.0;
+      return InstanceNormLeakyReLU(y, T(b.norm.weight), T(b.norm.bias), arch.normEps, slope);
+    }
     if (b.nonlin && arch.nonlinFirst)
       Nonlin(y);
     if (norm)
