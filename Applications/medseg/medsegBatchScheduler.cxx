@@ -10,9 +10,9 @@
 #include "medsegBatchUtilities.h"
 #include "medsegError.h"
 #include "medsegModelPackage.h"
+#include "medsegModelSource.h"
 #include "medsegMONAIBundle.h"
 #include "medsegNNUNetFolder.h"
-#include "medsegNNUNetPackage.h"
 #include "medsegSha256.h"
 #include "medsegVersion.h"
 
@@ -124,13 +124,13 @@ BatchScheduler::Prepare(const std::vector<std::string> & arguments, bool coordin
 
   // The model: its hash, and for a package its label names (segment's rule tells which it is).
   std::string modelHash;
-  const std::optional<NNUNetPackage> nnunetPackage = OpenNNUNetPackage(s.model);
-  if (nnunetPackage || IsNNUNetModelFolder(s.model))
+  const ModelSource source = ModelSource::Resolve(s.model);
+  if (source.kind == ModelSource::Kind::NNUNet)
   {
     // nnU-Net folder: its plans, dataset description and every fold's checkpoint (packed: the archive).
-    const NNUNetModel model = ReadNNUNetFolder(nnunetPackage ? nnunetPackage->folder : s.model);
+    const NNUNetModel model = ReadNNUNetFolder(source.NNUNetFolder());
     std::string       digests;
-    if (nnunetPackage)
+    if (source.nnunetPackage)
       digests = Sha256OfFile(s.model);
     else
     {
@@ -143,7 +143,7 @@ BatchScheduler::Prepare(const std::vector<std::string> & arguments, bool coordin
     for (size_t k = 0; k < model.labelValues.size() && !model.hasRegions; ++k)
       s.labelNames[model.labelValues[k]] = model.labelNames[k];
   }
-  else if (IsMONAIBundle(s.model))
+  else if (source.kind == ModelSource::Kind::MONAI)
   {
     // MONAI bundle: its metadata, inference config and TorchScript network.
     const MONAIBundle bundle = ReadMONAIBundle(s.model); // refuses what segment would refuse
@@ -152,9 +152,9 @@ BatchScheduler::Prepare(const std::vector<std::string> & arguments, bool coordin
     for (const auto & [value, name] : bundle.channelDef)
       s.labelNames[static_cast<unsigned int>(value)] = name;
   }
-  else if (IsModelPackage(s.model))
+  else if (source.kind == ModelSource::Kind::Package)
   {
-    const ModelPackage package = ModelPackage::Load(s.model); // validates, checks the weights' hash
+    const ModelPackage package = source.LoadPackage(); // validates, checks the weights' hash
     modelHash = Sha256OfString(package.ToJson().dump());
     for (const auto & l : package.labels)
       s.labelNames[l.value] = l.name;

@@ -60,12 +60,6 @@ RunMesh(const ParsedArguments & args, ReturnParameters * returned = nullptr);
 int
 RunTrainCommand(const std::vector<std::string> & arguments);
 
-/** The rule `medseg segment` uses to tell a model package (folder, model.json, .medseg, .tar.gz,
- * .tgz, .tar) from a bare TorchScript file; defined in medsegSegmentCommand.cxx. Batch uses the
- * same rule, so the hash it keys a case on is of what the case's segment loads. */
-bool
-IsModelPackage(const std::string & path);
-
 } // namespace medseg::cli
 
 #endif

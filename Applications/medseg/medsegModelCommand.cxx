@@ -5,6 +5,7 @@
 #include "medsegError.h"
 #include "medsegImageFileIO.h"
 #include "medsegModelPackage.h"
+#include "medsegModelSource.h"
 #include "medsegMONAISegmenter.h"
 #include "medsegNNUNetFolder.h"
 #include "medsegNNUNetPackage.h"
@@ -37,18 +38,18 @@ RunInfo(const std::vector<std::string> & arguments)
     std::cout << cl.Help();
     return ExitSuccess;
   }
-  const std::optional<NNUNetPackage> packed = OpenNNUNetPackage(args.Get("package"));
-  if (packed || IsNNUNetModelFolder(args.Get("package")))
+  const ModelSource source = ModelSource::Resolve(args.Get("package"));
+  if (source.kind == ModelSource::Kind::NNUNet)
   {
     // Every fold's checkpoint is read and loaded into the plans' network: info validates it all.
-    NNUNetModel model = ReadNNUNetFolder(packed ? packed->folder : args.Get("package"));
-    if (packed)
-      std::cout << "nnU-Net package " << packed->source << " (hashes verified)\n";
+    NNUNetModel model = ReadNNUNetFolder(source.NNUNetFolder());
+    if (source.nnunetPackage)
+      std::cout << "nnU-Net package " << source.nnunetPackage->source << " (hashes verified)\n";
     const auto  folds = LoadNNUNetFolds(model, "cpu");
     std::cout << DescribeNNUNetModel(model) << "  checkpoints:    " << folds.size() << " loaded (weights fit the plans)\n";
     return ExitSuccess;
   }
-  if (IsMONAIBundle(args.Get("package")))
+  if (source.kind == ModelSource::Kind::MONAI)
   {
     // The bundle's description and transforms as MedSeg reads them, and its network loaded and checked.
     const MONAIBundle bundle = ReadMONAIBundle(args.Get("package"));
@@ -56,7 +57,8 @@ RunInfo(const std::vector<std::string> & arguments)
     std::cout << DescribeMONAIBundle(bundle) << '\n';
     return ExitSuccess;
   }
-  const ModelPackage p = ModelPackage::Load(args.Get("package"));
+  const ModelPackage p = source.kind == ModelSource::Kind::Package ? source.LoadPackage()
+                                                                    : ModelPackage::Load(args.Get("package"));
   if (args.Flag("json"))
   {
     std::cout << p.ToJson().dump(2) << '\n';

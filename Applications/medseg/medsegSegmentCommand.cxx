@@ -8,6 +8,7 @@
 #include "medsegImageFileIO.h"
 #include "medsegMixedPrecisionModel.h"
 #include "medsegModelPackage.h"
+#include "medsegModelSource.h"
 #include "medsegModelSpace.h"
 #include "medsegGeometry.h"
 #include "medsegPackageSegmenter.h"
@@ -189,26 +190,6 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
   return s;
 }
 
-} // namespace
-
-/** Is `path` a model package rather than a bare TorchScript file? Shared with `medseg batch`
- * (declared in medsegBatchCommand.h), so both tell a package from a TorchScript file alike. */
-bool
-IsModelPackage(const std::string & path)
-{
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec) || std::filesystem::path(path).filename() == "model.json")
-    return true;
-  const std::string name = std::filesystem::path(path).filename().string();
-  const auto        ends = [&](const std::string & suffix) {
-    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends(".medseg") || ends(".tar.gz") || ends(".tgz") || ends(".tar");
-}
-
-namespace
-{
-
 /** Class probabilities re-indexed by label value (component v = probability of label v), as
  * post-processing expects; a single sigmoid output becomes [1 - p, p]. Null when label values are
  * too large to index (> 255) or there are no probabilities. */
@@ -362,6 +343,13 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
 #endif
 
+  // What --model names (one rule for every command); an archive is unpacked once, here.
+  const std::string modelPath = args.Get("model");
+  const ModelSource source = ModelSource::Resolve(modelPath);
+  const bool        isNNUNet = source.kind == ModelSource::Kind::NNUNet;
+  const bool        isMONAI = source.kind == ModelSource::Kind::MONAI;
+  const bool        bare = source.kind == ModelSource::Kind::TorchScript;
+
   const bool cropOn = args.Flag("crop-to-nonzero");
   const bool cropOff = args.Flag("no-crop-to-nonzero");
   if (cropOn && cropOff)
@@ -373,7 +361,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
     throw UsageError("--crop-to-nonzero cannot be combined with --stream-divisions (streamed runs segment the "
                      "whole image)");
   }
-  if (cropOn && !IsModelPackage(args.Get("model")))
+  if (cropOn && bare)
   {
     throw UsageError("--crop-to-nonzero needs a model package (its label for class 0 is the background)");
   }
@@ -381,7 +369,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     if (!probabilities.empty() || !screenshot.empty())
       throw UsageError("--stream-divisions writes the label map only (and meshes); drop --probabilities/--screenshot");
-    if (!IsModelPackage(args.Get("model")))
+    if (bare)
       throw UsageError("--stream-divisions needs a model package (its labels and normalization are known up front)");
     if (IsSliceLabelFormat(output))
       throw UsageError("--stream-divisions writes 3D label volumes (.nii.gz, .nii, .nrrd, .mha), not " +
@@ -398,24 +386,17 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
     modelOptions.optimize = false; // a frozen, optimized TorchScript graph ignores autocast
   }
 
-  const std::string                  modelPath = args.Get("model");
-  // An nnU-Net folder, or one packed by `medseg model pack --from` (unpacked for this run).
-  const std::optional<NNUNetPackage> nnunetPackage = OpenNNUNetPackage(modelPath);
-  const std::string nnunetFolder = nnunetPackage ? nnunetPackage->folder : modelPath;
-  const bool        isNNUNet = nnunetPackage || IsNNUNetModelFolder(modelPath);
-  const bool        isMONAI = !isNNUNet && IsMONAIBundle(modelPath);
   std::optional<NNUNetFolderOptions> nnunetOptions;
   if (isNNUNet)
     nnunetOptions = NNUNetOptionsFrom(args); // refuses what the plans fix before anything is read
   if (isMONAI)
     CheckMONAIOptions(args);
-  const bool                         isPackage = !isNNUNet && !isMONAI && IsModelPackage(modelPath);
+  const bool                         isPackage = source.kind == ModelSource::Kind::Package;
   std::optional<ModelPackage>        package;
-  std::shared_ptr<SegmentationModel> model;
   SlidingWindowSettings              window;
   if (isPackage)
   {
-    package = ModelPackage::Load(modelPath); // validated, weights hash checked
+    package = source.LoadPackage(); // validated, weights hash checked
     // Every --input gives at least one channel (an RGB image three), so too many are known now.
     if (inputs.size() > package->channels.size())
     {
@@ -500,7 +481,6 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
                                  DescribePackageChannels(*package));
   }
   // A bare TorchScript file runs as a package that says what the command line says.
-  const bool bare = !isNNUNet && !isMONAI && !package;
   if (bare)
   {
     package = ModelPackage::DescribeTorchScriptFile(modelPath, images.size(),
@@ -516,78 +496,58 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   if (!streaming)
     CheckLabelMapFitsFormat(output, images.front()->GetLargestPossibleRegion(), maxLabel);
 
-  progress.SetPhase("loading model", 0.05, 0.1);
-  if (package)
-  {
-    model = WithPrecision(CreatePackageModel(*package, modelOptions), precision);
-  }
-
-  LabelImage3::Pointer       labels;
-  ProbabilityImage3::Pointer classProbabilities; // component k = class k
-  std::vector<unsigned int>  labelOfClass;       // class k is written as labelOfClass[k]
-  unsigned int               classes = 0;
-  LabelTable                 table;
   const bool refineWithProbabilities = postprocess.NeedsIntensity();
   const bool wantProbabilities = !probabilities.empty() || refineWithProbabilities;
-  std::string                description = model ? model->GetDescription() : std::string();
-  progress.SetPhase("inference", 0.1, 0.85);
+  // One segmenter, whatever the source: each follows its framework's conventions inside Run().
+  std::unique_ptr<Segmenter> segmenter;
+  Segmentation               result;
   try
   {
-    if (isNNUNet || isMONAI)
-    {
-      const auto report = [&progress](double f) { progress.Update(f); };
-      ModelRun   run = isMONAI ? RunMONAIBundle(args, modelPath, images, wantProbabilities, report)
-                               : RunNNUNetModel(args, nnunetFolder, *nnunetOptions, images, wantProbabilities, report);
-      labels = run.labels;
-      classProbabilities = run.probabilities;
-      labelOfClass = run.labelOfClass;
-      table = run.table;
-      classes = run.classes;
-      maxLabel = run.maxLabel;
-      description = run.description;
-    }
-    else if (package)
+    progress.SetPhase("loading model", 0.05, 0.1);
+    if (isNNUNet)
+      segmenter = OpenNNUNetSegmenter(args, source.NNUNetFolder(), *nnunetOptions, images.size());
+    else if (isMONAI)
+      segmenter = OpenMONAISegmenter(args, modelPath, images.size());
+    else
     {
       if (normalizationOverride)
       {
         for (auto & c : package->channels)
           c.normalization = *normalizationOverride;
       }
-      PackageSegmenter segmenter(*package, model);
-      segmenter.WindowSettings() = window;
-      segmenter.WindowSettings().sliceAxis = package->sliceAxis;
+      auto own = std::make_unique<PackageSegmenter>(
+        *package, WithPrecision(CreatePackageModel(*package, modelOptions), precision));
+      own->WindowSettings() = window;
+      own->WindowSettings().sliceAxis = package->sliceAxis;
       if (cropOn || cropOff)
-        segmenter.SetCropToNonzero(cropOn); // else the package's; RunStreamed never crops
-      const auto                report = [&progress](double f) { progress.Update(f); };
-      const PackageSegmentation result =
-        streaming ? segmenter.RunStreamed(inputs, static_cast<unsigned int>(streamDivisions), report)
-                  : segmenter.Run(images, wantProbabilities, report);
-      labels = result.labels;
-      classes = result.classes;
-      classProbabilities = result.probabilities;
-      for (const auto & l : package->labels)
-      {
-        labelOfClass.push_back(l.value);
-        table.Set({ l.value, l.name, l.color });
-      }
-      if (bare) // no label list: class k is label k
-      {
-        for (unsigned int k = 0; k < std::max(classes, 2u); ++k)
-          labelOfClass.push_back(k);
-        maxLabel = classes > 1 ? classes - 1 : 1;
-      }
+        own->SetCropToNonzero(cropOn); // else the package's; RunStreamed never crops
+      segmenter = std::move(own);
     }
+
+    progress.SetPhase("inference", 0.1, 0.85);
+    const auto report = [&progress](double f) { progress.Update(f); };
+    result = streaming ? static_cast<const PackageSegmenter &>(*segmenter)
+                           .RunStreamed(inputs, static_cast<unsigned int>(streamDivisions), report)
+                       : segmenter->Run(images, wantProbabilities, report);
   }
   catch (const c10::Error & e)
   {
     throw InputError(modelPath, std::string("the model failed: ") + e.what_without_backtrace());
   }
+  LabelImage3::Pointer             labels = result.labels;
+  const ProbabilityImage3::Pointer classProbabilities = result.probabilities; // component k = class k
+  const unsigned int               classes = result.classes;
+  const LabelTable &               table = result.table;
+  for (const unsigned int value : result.labelOfClass)
+    maxLabel = std::max<unsigned long>(maxLabel, value);
+  for (const LabelInfo & entry : table.GetEntries())
+    maxLabel = std::max<unsigned long>(maxLabel, entry.value);
 
   if (!postprocess.IsEmpty())
   {
     progress.SetPhase("post-processing", 0.85, 0.9);
     ProbabilityImage3::Pointer byLabel =
-      refineWithProbabilities ? ProbabilitiesByLabelValue(classProbabilities, labelOfClass) : nullptr;
+      refineWithProbabilities ? ProbabilitiesByLabelValue(classProbabilities, result.labelOfClass) : nullptr;
     labels = ApplyPostProcessing(labels, postprocess, streaming ? nullptr : images.front().GetPointer(), byLabel);
   }
 
@@ -650,8 +610,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
   if (!quiet)
   {
-    std::cout << "medseg segment: " << (package && !bare ? "package '" + package->name + "' " + package->version + ", " : "")
-              << description << "\n";
+    std::cout << "medseg segment: " << segmenter->GetDescription() << "\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";
     for (const auto & [label, count] : counts)
     {

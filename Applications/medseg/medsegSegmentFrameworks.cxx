@@ -80,15 +80,14 @@ CheckMONAIOptions(const ParsedArguments & args)
     throw UsageError("--accumulation and --precision stay fp32 for MONAI bundles");
 }
 
-ModelRun
-RunMONAIBundle(const ParsedArguments & args, const std::string & folder, const std::vector<FloatImage3::Pointer> & images,
-               bool wantProbabilities, const std::function<void(double)> & progress)
+std::unique_ptr<Segmenter>
+OpenMONAISegmenter(const ParsedArguments & args, const std::string & folder, size_t channels)
 {
   MONAIBundle bundle = ReadMONAIBundle(folder);
-  if (static_cast<int64_t>(images.size()) != bundle.inputChannels)
+  if (static_cast<int64_t>(channels) != bundle.inputChannels)
   {
     throw UsageError("MONAI bundle " + folder + " takes " + std::to_string(bundle.inputChannels) +
-                     " channel(s) (metadata.json), the --input files give " + std::to_string(images.size()));
+                     " channel(s) (metadata.json), the --input files give " + std::to_string(channels));
   }
   if (args.Has("overlap"))
   {
@@ -106,84 +105,47 @@ RunMONAIBundle(const ParsedArguments & args, const std::string & folder, const s
   TorchScriptModelOptions options;
   options.device = args.Get("device");
   options.optimize = !args.Flag("no-optimize");
-  MONAISegmenter segmenter(bundle, LoadMONAINetwork(bundle, options));
+  auto segmenter = std::make_unique<MONAISegmenter>(bundle, LoadMONAINetwork(bundle, options));
   if (const auto affine = ReadNibabelAffine(args.GetAll("input").front()))
-    segmenter.SetLoadedAffine(*affine);
-  const MONAISegmentation result = segmenter.Run(images, wantProbabilities, progress);
-  ModelRun                run;
-  run.labels = result.labels;
-  run.probabilities = result.probabilities;
-  run.classes = result.classes;
-  run.description = "MONAI bundle " + bundle.name + (bundle.version.empty() ? "" : " " + bundle.version);
-  for (unsigned int k = 0; k < std::max(result.classes, 2u); ++k)
-  {
-    const auto  found = bundle.channelDef.find(k);
-    std::string name = found != bundle.channelDef.end() ? found->second : "label " + std::to_string(k);
-    run.table.Set({ k, name, LabelTable::DefaultColor(k) });
-    run.labelOfClass.push_back(k);
-    run.maxLabel = std::max<unsigned long>(run.maxLabel, k);
-  }
-  return run;
+    segmenter->SetLoadedAffine(*affine);
+  return segmenter;
 }
 
-ModelRun
-RunNNUNetModel(const ParsedArguments & args, const std::string & folder, const NNUNetFolderOptions & options,
-               const std::vector<FloatImage3::Pointer> & images, bool wantProbabilities,
-               const std::function<void(double)> & progress)
+std::unique_ptr<Segmenter>
+OpenNNUNetSegmenter(const ParsedArguments & args, const std::string & folder, const NNUNetFolderOptions & options,
+                    size_t channels)
 {
   NNUNetModel model = ReadNNUNetFolder(folder, options);
-  if (images.size() != model.channelNames.size())
+  if (channels != model.channelNames.size())
   {
     std::string names;
     for (const auto & n : model.channelNames)
       names += (names.empty() ? "" : ", ") + n;
     throw UsageError("nnU-Net model " + model.folder + " takes " + std::to_string(model.channelNames.size()) +
-                     " channel(s) (" + names + " in dataset.json's order), " + std::to_string(images.size()) +
-                     " given");
+                     " channel(s) (" + names + " in dataset.json's order), " + std::to_string(channels) + " given");
   }
-  std::vector<std::shared_ptr<SegmentationModel>> folds = LoadNNUNetFolds(model, args.Get("device"));
-  NNUNetSegmenter                                 segmenter(model, folds);
   if (args.Flag("fast") && args.Has("overlap"))
     throw UsageError("--fast sets the tile step (0.8); give --fast or --overlap, not both");
+  std::vector<std::shared_ptr<SegmentationModel>> folds = LoadNNUNetFolds(model, args.Get("device"));
+  auto segmenter = std::make_unique<NNUNetSegmenter>(model, folds);
   if (args.Flag("fast"))
-    segmenter.SetTileStepSize(0.8);
+    segmenter->SetTileStepSize(0.8);
   if (args.Has("overlap"))
   {
     const double overlap = args.GetFloat("overlap");
     if (!(overlap >= 0.0 && overlap < 1.0))
       throw UsageError("--overlap must be in [0, 1)");
-    segmenter.SetTileStepSize(1.0 - overlap);
+    segmenter->SetTileStepSize(1.0 - overlap);
   }
   if (args.Flag("no-tta"))
-    segmenter.SetUseMirroring(false);
+    segmenter->SetUseMirroring(false);
   if (args.Has("batch-size"))
   {
     if (args.GetInteger("batch-size") < 1)
       throw UsageError("--batch-size must be >= 1");
-    segmenter.SetBatchSize(args.GetInteger("batch-size"));
+    segmenter->SetBatchSize(args.GetInteger("batch-size"));
   }
-
-  const NNUNetSegmentation result = segmenter.Run(images, wantProbabilities, progress);
-  ModelRun                 run;
-  run.labels = result.labels;
-  run.probabilities = result.probabilities;
-  run.classes = result.classes;
-  run.description = "nnU-Net " + model.datasetName + " " + model.configuration + " (" + model.networkClass + ", " +
-                    std::to_string(folds.size()) + " fold" + (folds.size() == 1 ? "" : "s") + ")";
-  for (size_t k = 0; k < model.labelValues.size(); ++k)
-  {
-    const unsigned int value = model.labelValues[k];
-    const std::string  name = !model.hasRegions && k < model.labelNames.size() ? model.labelNames[k]
-                              : model.hasRegions && k > 0 && k - 1 < model.labelNames.size()
-                                ? model.labelNames[k - 1]
-                                : std::string();
-    run.table.Set({ value, name.empty() ? "label " + std::to_string(value) : name, LabelTable::DefaultColor(value) });
-    run.maxLabel = std::max<unsigned long>(run.maxLabel, value);
-  }
-  // Probabilities are per head; without regions head k is label labelValues[k].
-  if (!model.hasRegions)
-    run.labelOfClass = model.labelValues;
-  return run;
+  return segmenter;
 }
 
 } // namespace medseg::cli

@@ -24,7 +24,7 @@ main(int argc, char * argv[])
     const medseg::NNUNetSegmenter segmenter(model, folds);
 
     const medseg::FloatImage3::Pointer image = medseg::ReadScalarImage(argv[2]);
-    const medseg::NNUNetSegmentation   result = segmenter.Run({ image }, false, [](double done) {
+    const medseg::Segmentation         result = segmenter.Run({ image }, false, [](double done) {
       std::cout << "\rsegmenting: " << static_cast<int>(100 * done) << "%" << std::flush;
     });
     medseg::WriteLabelMapFile(result.labels.GetPointer(), argv[3], 65535);

@@ -29,6 +29,22 @@ ExpectInputError(F && fn, const std::string & path, const std::string & problem)
   }
 }
 
+/** The message of the InputError `body` throws, or "" if it throws none (other exceptions pass). */
+template <typename Body>
+std::string
+InputErrorOf(Body && body)
+{
+  try
+  {
+    body();
+  }
+  catch (const InputError & e)
+  {
+    return e.what();
+  }
+  return {};
+}
+
 } // namespace medseg::test
 
 #endif

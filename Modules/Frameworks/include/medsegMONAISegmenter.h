@@ -4,6 +4,7 @@
 #include "medsegImageTypes.h"
 #include "medsegMONAIBundle.h"
 #include "medsegSegmentationModel.h"
+#include "medsegSegmenter.h"
 #include "medsegTorchScriptModel.h"
 
 #include <functional>
@@ -12,14 +13,6 @@
 
 namespace medseg
 {
-
-/** What MONAISegmenter::Run produces. */
-struct MONAISegmentation
-{
-  LabelImage3::Pointer       labels;        //!< the class index after AsDiscreted (channel_def's keys)
-  ProbabilityImage3::Pointer probabilities; //!< the activated scores as Invertd left them, or null
-  unsigned int               classes{ 0 };  //!< channels the network returns
-};
 
 /** Loads the bundle's models/model.ts and checks its first convolution against metadata.json's
  * input channels (InputError naming model.ts when they differ). */
@@ -34,19 +27,23 @@ LoadMONAINetwork(const MONAIBundle & bundle, TorchScriptModelOptions options);
  * network returns (logits); then the postprocessing transforms in order: Activationsd, Invertd
  * (the invertible preprocessing undone in reverse order), AsDiscreted, KeepLargestConnectedComponentd.
  * SaveImaged is MedSeg's writer. When the labels end on the input grid (Invertd), they get
- * exactly the first channel's origin, spacing and direction. */
-class MONAISegmenter
+ * exactly the first channel's origin, spacing and direction. Labels are the class indices after
+ * AsDiscreted, named by metadata.json's channel_def; probabilities the activated scores as Invertd
+ * left them. */
+class MONAISegmenter : public Segmenter
 {
 public:
-  using ProgressCallback = std::function<void(double)>;
-
   MONAISegmenter(MONAIBundle bundle, std::shared_ptr<SegmentationModel> network);
 
   /** The channels in metadata.json's order (co-registered, one grid). Throws InputError for a
    * wrong channel count or a network whose output disagrees with metadata.json. */
-  MONAISegmentation
+  Segmentation
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
-      const ProgressCallback & progress = {}) const;
+      const ProgressCallback & progress = {}) const override;
+
+  /** "MONAI bundle <name> <version>". */
+  std::string
+  GetDescription() const override;
 
   /** Uses `affine` (4 x 4 RAS, e.g. ReadNibabelAffine of the first input file) instead of the
    * one of the channels' ITK geometry, as MONAI would see the file, when the two agree within

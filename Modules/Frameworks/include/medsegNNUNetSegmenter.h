@@ -3,6 +3,7 @@
 
 #include "medsegImageTypes.h"
 #include "medsegNNUNetFolder.h"
+#include "medsegSegmenter.h"
 #include "medsegSlidingWindowInferer.h"
 
 #include <functional>
@@ -11,14 +12,6 @@
 
 namespace medseg
 {
-
-/** What NNUNetSegmenter::Run produces, on the grid of the first input channel. */
-struct NNUNetSegmentation
-{
-  LabelImage3::Pointer       labels;        //!< dataset.json's label values
-  ProbabilityImage3::Pointer probabilities; //!< one component per head (softmax or sigmoid), or null
-  unsigned int               classes{ 0 };  //!< segmentation heads
-};
 
 /** \brief Runs an nnU-Net v2 trained model as nnUNetPredictor does, without Python.
  *
@@ -36,13 +29,12 @@ struct NNUNetSegmentation
  *    softmax (or sigmoid per region), arg-max (or regions_class_order), the box put back into a
  *    background volume (convert_predicted_logits_to_segmentation_with_correct_shape), transposed
  *    back, reoriented back.
- * The label map has exactly the first input's size, spacing, origin and direction. nnU-Net
+ * The label map has exactly the first input's size, spacing, origin and direction; probability
+ * component k is head k (softmax or sigmoid); the label table is dataset.json's. nnU-Net
  * accumulates the blended logits in half precision; MedSeg blends in float (the closer value). */
-class NNUNetSegmenter
+class NNUNetSegmenter : public Segmenter
 {
 public:
-  using ProgressCallback = std::function<void(double)>;
-
   NNUNetSegmenter(NNUNetModel model, std::vector<std::shared_ptr<SegmentationModel>> folds);
 
   /** nnUNetPredictor's tile_step_size (0.5): the overlap is 1 - step. */
@@ -69,9 +61,13 @@ public:
 
   /** Segments co-registered channels, in dataset.json's channel order. Channels on another grid
    * than the first are resampled (linear) onto it. Throws InputError for a wrong channel count. */
-  NNUNetSegmentation
+  Segmentation
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
-      const ProgressCallback & progress = {}) const;
+      const ProgressCallback & progress = {}) const override;
+
+  /** "nnU-Net <dataset> <configuration> (<network>, <n> folds)". */
+  std::string
+  GetDescription() const override;
 
   const NNUNetModel &
   GetModel() const

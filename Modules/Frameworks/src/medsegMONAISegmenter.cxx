@@ -51,7 +51,7 @@ MONAISegmenter::MONAISegmenter(MONAIBundle bundle, std::shared_ptr<SegmentationM
     throw std::invalid_argument("MONAISegmenter needs a network");
 }
 
-MONAISegmentation
+Segmentation
 MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
                     const ProgressCallback & progress) const
 {
@@ -207,7 +207,7 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
   }
   report(0.95);
 
-  MONAISegmentation result;
+  Segmentation result;
   result.classes = classes;
   const bool onInputGrid = pred.SpatialShape() == loadedShape && at::allclose(pred.affine, loadedAffine, 0.0, 1e-4);
   const at::Tensor labels = pred.data[0].round().clamp(0, 65535);
@@ -223,8 +223,22 @@ MONAISegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wan
     if (scores.data.defined() && scores.SpatialShape() == pred.SpatialShape())
       result.probabilities = TensorToVectorImage(ToBufferOrder(scores.data), result.labels);
   }
+  // The class index is the label value (AsDiscreted's arg-max); metadata.json's channel_def names them.
+  for (unsigned int k = 0; k < std::max(classes, 2u); ++k)
+  {
+    const auto found = m_Bundle.channelDef.find(k);
+    result.table.Set(
+      { k, found != m_Bundle.channelDef.end() ? found->second : "label " + std::to_string(k), LabelTable::DefaultColor(k) });
+    result.labelOfClass.push_back(k);
+  }
   report(1.0);
   return result;
+}
+
+std::string
+MONAISegmenter::GetDescription() const
+{
+  return "MONAI bundle " + m_Bundle.name + (m_Bundle.version.empty() ? "" : " " + m_Bundle.version);
 }
 
 } // namespace medseg

@@ -96,7 +96,7 @@ NNUNetSegmenter::GetWindowSettings() const
   return s;
 }
 
-NNUNetSegmentation
+Segmentation
 NNUNetSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
                      const ProgressCallback & progress) const
 {
@@ -241,13 +241,32 @@ NNUNetSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wa
     }
   }
 
-  NNUNetSegmentation result;
+  Segmentation result;
   result.classes = static_cast<unsigned int>(heads);
   result.labels = TensorToImage<LabelImage3>(segmentation, reference);
   if (wantProbabilities)
     result.probabilities = TensorToVectorImage(probabilities, reference);
+  // dataset.json's labels; with regions the heads are regions, not labels (labelOfClass empty).
+  for (size_t k = 0; k < m_Model.labelValues.size(); ++k)
+  {
+    const unsigned int value = m_Model.labelValues[k];
+    const std::string  name = !m_Model.hasRegions && k < m_Model.labelNames.size() ? m_Model.labelNames[k]
+                              : m_Model.hasRegions && k > 0 && k - 1 < m_Model.labelNames.size()
+                                ? m_Model.labelNames[k - 1]
+                                : std::string();
+    result.table.Set({ value, name.empty() ? "label " + std::to_string(value) : name, LabelTable::DefaultColor(value) });
+  }
+  if (!m_Model.hasRegions)
+    result.labelOfClass = m_Model.labelValues;
   report(1.0);
   return result;
+}
+
+std::string
+NNUNetSegmenter::GetDescription() const
+{
+  return "nnU-Net " + m_Model.datasetName + " " + m_Model.configuration + " (" + m_Model.networkClass + ", " +
+         std::to_string(m_Folds.size()) + " fold" + (m_Folds.size() == 1 ? "" : "s") + ")";
 }
 
 } // namespace medseg

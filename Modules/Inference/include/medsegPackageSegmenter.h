@@ -4,6 +4,7 @@
 #include "medsegImageTypes.h"
 #include "medsegModelPackage.h"
 #include "medsegSegmentationModel.h"
+#include "medsegSegmenter.h"
 
 #include <functional>
 #include <memory>
@@ -12,14 +13,6 @@
 
 namespace medseg
 {
-
-/** What PackageSegmenter::Run produces, on the grid of the first input channel. */
-struct PackageSegmentation
-{
-  LabelImage3::Pointer       labels;        //!< label values from the package's label list
-  ProbabilityImage3::Pointer probabilities; //!< class probabilities, or null if not asked for
-  unsigned int               classes{ 0 };
-};
 
 /** \brief Runs a model package end to end on co-registered scans, geometry-aware.
  *
@@ -33,13 +26,12 @@ struct PackageSegmentation
  * 5. each channel normalized as the package says (statistics of the crop when cropping, as in
  *    nnU-Net), then the sliding window (2D models slice by slice across the package's slice axis);
  * 6. the class probabilities resampled (linear) back onto the first channel's original grid;
- * 7. arg-max, and class k written as the package's label value k.
+ * 7. arg-max, and class k written as the package's label value k (a bare TorchScript file's
+ *    description has no label list: class k is label k).
  * The label map has exactly the first input's size, spacing, origin and direction, cropped or not. */
-class PackageSegmenter
+class PackageSegmenter : public Segmenter
 {
 public:
-  using ProgressCallback = std::function<void(double)>;
-
   PackageSegmenter(ModelPackage package, std::shared_ptr<SegmentationModel> model);
 
   /** Sliding-window settings; start from the package's, override as needed before Run(). */
@@ -64,9 +56,13 @@ public:
 
   /** Segments co-registered channels (steps 1-7 above). When cropping finds no nonzero voxel the
    * result has classes = the package's number of labels (and as many probability components). */
-  PackageSegmentation
+  Segmentation
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
-      const ProgressCallback & progress = {}) const;
+      const ProgressCallback & progress = {}) const override;
+
+  /** "package '<name>' <version>, <the model's description>" (a bare file: the model's only). */
+  std::string
+  GetDescription() const override;
 
   /** \brief Streams files too large for memory through the model, `divisions` slabs along z.
    *
@@ -78,7 +74,7 @@ public:
    * bit-identical to Run()'s without cropping for any number of divisions. Percentile
    * normalization needs every voxel at once and is refused. No probabilities. Never crops to the
    * nonzero box (the box is known only after reading every slab); GetCropToNonzero() is ignored. */
-  PackageSegmentation
+  Segmentation
   RunStreamed(const std::vector<std::string> & files, unsigned int divisions,
               const ProgressCallback & progress = {}) const;
 
@@ -95,8 +91,11 @@ private:
   /** Class index k -> the package's labels[k].value, in place. */
   void
   ClassIndicesToLabelValues(LabelImage3 * labels) const;
+  /** `result` with the package's class -> label map and label table. */
+  Segmentation
+  Described(Segmentation result) const;
   /** All background on `reference`'s grid, without running the model. */
-  PackageSegmentation
+  Segmentation
   Background(const FloatImage3 * reference, bool wantProbabilities, const ProgressCallback & progress) const;
 
   ModelPackage                       m_Package;

@@ -104,6 +104,31 @@ PackageSegmenter::CheckNumberOfClasses(unsigned int classes) const
   }
 }
 
+Segmentation
+PackageSegmenter::Described(Segmentation result) const
+{
+  if (m_Package.labels.empty())
+  {
+    // A bare TorchScript file: class k is label k, and nothing names them.
+    for (unsigned int k = 0; k < std::max(result.classes, 2u); ++k)
+      result.labelOfClass.push_back(k);
+    return result;
+  }
+  for (const auto & l : m_Package.labels)
+  {
+    result.labelOfClass.push_back(l.value);
+    result.table.Set({ l.value, l.name, l.color });
+  }
+  return result;
+}
+
+std::string
+PackageSegmenter::GetDescription() const
+{
+  const std::string model = m_Model ? m_Model->GetDescription() : std::string("no model");
+  return m_Package.labels.empty() ? model : "package '" + m_Package.name + "' " + m_Package.version + ", " + model;
+}
+
 void
 PackageSegmenter::ClassIndicesToLabelValues(LabelImage3 * labels) const
 {
@@ -115,7 +140,7 @@ PackageSegmenter::ClassIndicesToLabelValues(LabelImage3 * labels) const
   }
 }
 
-PackageSegmentation
+Segmentation
 PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
                       const ProgressCallback & progress) const
 {
@@ -216,7 +241,7 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   }
   filter->Update();
 
-  PackageSegmentation result;
+  Segmentation result;
   result.classes = filter->GetNumberOfClasses();
   CheckNumberOfClasses(result.classes);
 
@@ -263,7 +288,7 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
     {
       progress(1.0);
     }
-    return result;
+    return Described(std::move(result));
   }
 
   // Back onto the first input's grid, then the arg-max.
@@ -308,14 +333,14 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   {
     progress(1.0);
   }
-  return result;
+  return Described(std::move(result));
 }
 
-PackageSegmentation
+Segmentation
 PackageSegmenter::Background(const FloatImage3 * reference, bool wantProbabilities,
                              const ProgressCallback & progress) const
 {
-  PackageSegmentation result;
+  Segmentation result;
   result.classes = m_Package.labels.empty() ? std::max(2u, m_Model->GetNumberOfClasses())
                                             : static_cast<unsigned int>(m_Package.labels.size());
   result.labels = FilledLabels(reference, static_cast<LabelImage3::PixelType>(m_Package.LabelValue(0)));
@@ -327,10 +352,10 @@ PackageSegmenter::Background(const FloatImage3 * reference, bool wantProbabiliti
   {
     progress(1.0);
   }
-  return result;
+  return Described(std::move(result));
 }
 
-PackageSegmentation
+Segmentation
 PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned int divisions,
                               const ProgressCallback & progress) const
 {
@@ -449,7 +474,7 @@ PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned i
     streamer->AddObserver(itk::ProgressEvent(), observer);
   }
   streamer->Update();
-  PackageSegmentation result;
+  Segmentation result;
   result.classes = filter->GetNumberOfClasses();
   CheckNumberOfClasses(result.classes);
   result.labels = streamer->GetOutput();
@@ -459,7 +484,7 @@ PackageSegmenter::RunStreamed(const std::vector<std::string> & files, unsigned i
   {
     progress(1.0);
   }
-  return result;
+  return Described(std::move(result));
 }
 
 } // namespace medseg

@@ -199,8 +199,15 @@ def forward(self, x):
   auto model = std::make_shared<TorchScriptModel>(m, "sum", options);
   const auto a = test::MakeImage(g, [](long x, long, long) { return x < 5 ? 40.0f : 0.0f; });
   const auto b = test::MakeImage(other, [](long, long, long) { return 20.0f; });
-  const auto result = PackageSegmenter(package, model).Run({ a, b }, false);
+  const PackageSegmenter segmenter(package, model);
+  const Segmenter &      any = segmenter; // what every caller sees, whatever the model source
+  const Segmentation     result = any.Run({ a, b }, false);
   EXPECT_EQ(result.labels->GetPixel({ { 2, 5, 5 } }), 3);
   EXPECT_EQ(result.labels->GetPixel({ { 8, 5, 5 } }), 0);
+  // The package's class -> label map and names come with the labels.
+  EXPECT_EQ(result.labelOfClass, (std::vector<unsigned int>{ 0, 3 }));
+  EXPECT_EQ(result.table.Get(3).name, "fg");
+  EXPECT_EQ(result.table.GetEntries().size(), 2u);
+  EXPECT_EQ(any.GetDescription().rfind("package 't' 1, TorchScript sum", 0), 0u) << any.GetDescription();
   EXPECT_THROW(PackageSegmenter(package, model).Run({ a }, false), std::invalid_argument);
 }

@@ -1,6 +1,7 @@
 // The unet and fcn plugins: output shapes in 2D and 3D for several hyper-parameter sets (made
 // through the registry), weights round trips and refusal of mismatched weights. The networks
 // themselves are tested in Modules/Networks/test/medsegNativeNetworksGTest.cxx.
+#include "medsegExpectInputError.h"
 #include "medsegError.h"
 #include "medsegNativeNetworks.h"
 #include "medsegPluginRegistry.h"
@@ -13,26 +14,13 @@ namespace
 {
 
 using namespace medseg;
+using medseg::test::InputErrorOf;
 
 const PluginRegistry &
 Registry()
 {
   static const PluginRegistry registry;
   return registry;
-}
-
-std::string
-InputErrorOf(const std::function<void()> & body)
-{
-  try
-  {
-    body();
-  }
-  catch (const InputError & e)
-  {
-    return e.what();
-  }
-  return {};
 }
 
 bool

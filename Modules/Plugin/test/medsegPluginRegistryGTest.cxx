@@ -1,5 +1,6 @@
 // PluginRegistry: the descriptor handshake against deliberately broken plugins, the search path
 // (never the current directory), factory failures, and plugin lifetime.
+#include "medsegExpectInputError.h"
 #include "medsegError.h"
 #include "medsegFixtureModels.h"
 #include "medsegPluginABI.h"
@@ -19,6 +20,7 @@
 
 namespace fs = std::filesystem;
 using namespace medseg;
+using medseg::test::InputErrorOf;
 
 namespace
 {
@@ -41,22 +43,6 @@ RefusedByFile(const PluginRegistry & registry)
     reasons[fs::path(r.path).filename().string()] = r.reason;
   }
   return reasons;
-}
-
-/** The message of the InputError `body` throws, or "" if it throws none. */
-template <typename Body>
-std::string
-InputErrorOf(Body body)
-{
-  try
-  {
-    body();
-  }
-  catch (const InputError & e)
-  {
-    return e.what();
-  }
-  return {};
 }
 
 bool
