@@ -115,6 +115,7 @@ struct TrainingConfig
   int     threads{ 2 };
   double  validationOverlap{ 0.25 };
   SlidingWindowSettings window;                        //!< what the package says for inference
+  bool                  cropToNonzero{ false };             //!< [inference.crop_to_nonzero], written into the package
 
   /** Parses and validates; unknown keys and bad values throw InputError(subject, "field: ..."). */
   static TrainingConfig

@@ -187,6 +187,7 @@ struct Trainer::Impl
     p.sliceAxis = config.sliceAxis;
     p.window = config.window;
     p.window.patchSize = config.patchSize;
+    p.cropToNonzero = config.cropToNonzero;
     p.labels = config.labels;
     json dice = json::object();
     for (size_t k = 0; k < result.bestDicePerLabel.size(); ++k)

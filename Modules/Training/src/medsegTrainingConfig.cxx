@@ -471,7 +471,8 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   if (r.Has("inference"))
   {
     const JsonFields i = Fields(r.Required("inference"), "inference", subject,
-                                { "overlap", "blend", "sigma_scale", "batch_size", "mirror_axes" });
+                                { "overlap", "blend", "sigma_scale", "batch_size", "mirror_axes", "crop_to_nonzero" });
+    i.Boolean("crop_to_nonzero", c.cropToNonzero);
     i.Number("overlap", c.window.overlap, 0.0, 0.99);
     std::string blend = "gaussian";
     i.String("blend", blend, { "gaussian", "constant" });
@@ -570,7 +571,8 @@ TrainingConfig::ToJson() const
                { "blend", window.blend == BlendMode::Gaussian ? "gaussian" : "constant" },
                { "sigma_scale", window.sigmaScale },
                { "batch_size", window.batchSize },
-               { "mirror_axes", window.mirrorAxes } } } };
+               { "mirror_axes", window.mirrorAxes },
+               { "crop_to_nonzero", cropToNonzero } } } };
 }
 
 double

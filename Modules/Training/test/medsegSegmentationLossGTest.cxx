@@ -72,8 +72,13 @@ TEST(TrainingConfig, ParsesFillsInAndRefuses)
   EXPECT_NEAR(c.LearningRateAt(11), 0.001 + 0.5 * 0.009 * (1 + std::cos(M_PI * 10.0 / 11.0)), 1e-12);
   EXPECT_NEAR(c.LearningRateAt(6), 0.001 + 0.5 * 0.009 * (1 + std::cos(M_PI * 5.0 / 11.0)), 1e-12);
   EXPECT_LT(c.LearningRateAt(11), 0.0012);
+  EXPECT_FALSE(c.cropToNonzero); // training normalizes whole images: the package crops only when asked
   // Round trip through ToJson.
   EXPECT_EQ(TrainingConfig::FromJson(c.ToJson(), "again").ToJson(), c.ToJson());
+  nlohmann::json cropping = j;
+  cropping["inference"] = { { "crop_to_nonzero", true } };
+  EXPECT_TRUE(TrainingConfig::FromJson(cropping, "c").cropToNonzero);
+  EXPECT_TRUE(TrainingConfig::FromJson(TrainingConfig::FromJson(cropping, "c").ToJson(), "again").cropToNonzero);
 
   nlohmann::json bad = j;
   bad["optimizer"]["typo"] = 1;
@@ -83,6 +88,9 @@ TEST(TrainingConfig, ParsesFillsInAndRefuses)
   EXPECT_THROW(TrainingConfig::FromJson(bad, "c"), InputError);
   bad = j;
   bad["augmentation"] = { { "rotation", { { "degrees", { 10, 10 } } } } };
+  EXPECT_THROW(TrainingConfig::FromJson(bad, "c"), InputError);
+  bad = j;
+  bad["inference"] = { { "crop_to_nonzero", "yes" } };
   EXPECT_THROW(TrainingConfig::FromJson(bad, "c"), InputError);
 }
 
