@@ -390,6 +390,11 @@ TEST(DecompressionBomb, ADicomFileWhoseElementLengthClaims4GiBIsRefusedWithoutAl
 {
   // Found by fuzzing: 672 bytes whose element length field claims 4 GiB, which GDCM allocates
   // while ITK asks whether it can read the file (4.2 GB peak RSS and 5 s before the fix).
+#if defined(__SANITIZE_ADDRESS__)
+  // The probe child's address-space cap (RLIMIT_AS) cannot leave room for AddressSanitizer's
+  // shadow memory: under ASan the child aborts instead, which is still a one-line refusal.
+  GTEST_SKIP() << "the probe's address-space cap does not work under AddressSanitizer (Utilities/sanitize.sh)";
+#endif
   const std::string input =
     std::string(MEDSEG_SOURCE_DIR) + "/Testing/Fuzz/corpus/DicomFolder/regress-oom-4GiB-element-length";
   ASSERT_TRUE(fs::exists(input));
