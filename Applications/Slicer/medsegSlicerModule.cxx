@@ -1,6 +1,7 @@
 #include "medsegSlicerModule.h"
 
 #include "medsegError.h"
+#include "medsegProgressLine.h"
 #include "medsegToolMain.h"
 #include "medsegVersion.h"
 #ifdef MEDSEG_WITH_VISUALIZATION
@@ -41,6 +42,7 @@ int
 RunSlicerModule(const std::string & program, CommandLine table, ToolBody body, int argc, char * argv[])
 {
   table.SetProgram(program);
+  ProgressLine::ReportToSlicer(stdout); // Slicer reads <filter-progress> from the module's stdout
 #ifdef MEDSEG_WITH_VISUALIZATION
   CaptureVtkMessages();
 #endif

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -137,6 +138,24 @@ TEST(SlicerModules, SegmentRunsAsSlicerCallsIt)
   const std::string returned = test::ReadText(dir / "return.txt");
   EXPECT_NE(returned.find("numberOfClasses = 2\n"), std::string::npos) << returned;
   EXPECT_NE(returned.find("label1VolumeMl = "), std::string::npos) << returned;
+
+  // Slicer's progress protocol on stdout (--quiet silences MedSeg's own lines, not Slicer's bar):
+  // a <filter-start> per phase in order, progress that never goes back and ends at 1, one <filter-end>.
+  size_t at = 0;
+  for (const char * phase : { "reading", "loading model", "inference", "writing" })
+  {
+    const size_t found = r.out.find(std::string("<filter-comment>") + phase + "</filter-comment>", at);
+    ASSERT_NE(found, std::string::npos) << phase << " missing or out of order in: " << r.out;
+    at = found;
+  }
+  std::vector<double> progress;
+  for (size_t p = r.out.find("<filter-progress>"); p != std::string::npos; p = r.out.find("<filter-progress>", p + 1))
+    progress.push_back(std::stod(r.out.substr(p + std::string("<filter-progress>").size())));
+  ASSERT_GE(progress.size(), 4u) << r.out;
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end())) << r.out;
+  EXPECT_DOUBLE_EQ(progress.back(), 1.0);
+  EXPECT_NE(r.out.find("<filter-end>\n<filter-name>segment</filter-name>", at), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("<filter-end>"), r.out.rfind("<filter-end>")) << r.out;
 }
 
 TEST(SlicerModules, SegmentWithoutItsPositionalsIsAUsageError)

@@ -9,6 +9,30 @@
 namespace medseg
 {
 
+namespace
+{
+std::FILE * g_SlicerStream = nullptr; // ReportToSlicer's stream, or null
+} // namespace
+
+void
+ProgressLine::ReportToSlicer(std::FILE * stream)
+{
+  g_SlicerStream = stream;
+}
+
+void
+ProgressLine::ReportProgress(double overall, double stage, bool force)
+{
+  if (g_SlicerStream == nullptr || m_Finished || (!force && overall < m_Reported + 0.01))
+  {
+    return;
+  }
+  m_Reported = std::max(overall, m_Reported);
+  std::fprintf(g_SlicerStream, "<filter-progress>%.4f</filter-progress>\n<filter-stage-progress>%.4f</filter-stage-progress>\n",
+               m_Reported, stage);
+  std::fflush(g_SlicerStream);
+}
+
 ProgressLine::ProgressLine(std::string label, bool enabled, std::FILE * stream)
   : m_Label(std::move(label))
   , m_Enabled(enabled)
@@ -41,6 +65,13 @@ ProgressLine::SetPhase(std::string name, double from, double to)
   m_Phase = std::move(name);
   m_From = std::clamp(from, 0.0, 1.0);
   m_To = std::clamp(to, m_From, 1.0);
+  if (g_SlicerStream != nullptr && !m_Finished)
+  {
+    std::fprintf(g_SlicerStream,
+                 "<filter-start>\n<filter-name>%s</filter-name>\n<filter-comment>%s</filter-comment>\n</filter-start>\n",
+                 m_Label.c_str(), m_Phase.c_str());
+    ReportProgress(m_From, 0.0, true);
+  }
   if (m_Enabled && !m_Finished)
   {
     Draw(m_From, true);
@@ -50,12 +81,16 @@ ProgressLine::SetPhase(std::string name, double from, double to)
 void
 ProgressLine::Update(double fraction)
 {
-  if (!m_Enabled || m_Finished || !std::isfinite(fraction))
+  if (m_Finished || !std::isfinite(fraction))
   {
     return;
   }
   fraction = std::clamp(fraction, 0.0, 1.0);
-  Draw(m_From + fraction * (m_To - m_From), false);
+  ReportProgress(m_From + fraction * (m_To - m_From), fraction, false);
+  if (m_Enabled)
+  {
+    Draw(m_From + fraction * (m_To - m_From), false);
+  }
 }
 
 void
@@ -102,6 +137,14 @@ ProgressLine::Finish()
     m_To = 1.0;
     Draw(1.0, true);
     std::fputc('\n', m_Stream);
+  }
+  if (g_SlicerStream != nullptr)
+  {
+    ReportProgress(1.0, 1.0, true);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_Start).count();
+    std::fprintf(g_SlicerStream, "<filter-end>\n<filter-name>%s</filter-name>\n<filter-time>%.2f</filter-time>\n</filter-end>\n",
+                 m_Label.c_str(), seconds);
+    std::fflush(g_SlicerStream);
   }
   m_Finished = true;
 }
