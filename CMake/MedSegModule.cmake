@@ -43,8 +43,9 @@ function(medseg_add_module name)
     if(M_PCH AND MEDSEG_USE_PCH)
       target_precompile_headers(${test_target} PRIVATE ${M_PCH} <gtest/gtest.h>)
     endif()
-    # PRE_TEST discovery keeps the build from running every test binary.
-    gtest_discover_tests(${test_target} DISCOVERY_MODE PRE_TEST
+    # PRE_TEST discovery keeps the build from running every test binary. The timeout leaves
+    # room for a sanitizer build (Utilities/sanitize.sh), where loading LibTorch alone takes seconds.
+    gtest_discover_tests(${test_target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 120
       TEST_PREFIX "${name}." WORKING_DIRECTORY "${PROJECT_BINARY_DIR}"
       PROPERTIES LABELS "unit;${name}")
   endif()

@@ -500,6 +500,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   const bool wantProbabilities = !probabilities.empty() || refineWithProbabilities;
   // One segmenter, whatever the source: each follows its framework's conventions inside Run().
   std::unique_ptr<Segmenter> segmenter;
+  PackageSegmenter *         packageSegmenter = nullptr; // the package's, for RunStreamed
   Segmentation               result;
   try
   {
@@ -521,19 +522,24 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
       own->WindowSettings().sliceAxis = package->sliceAxis;
       if (cropOn || cropOff)
         own->SetCropToNonzero(cropOn); // else the package's; RunStreamed never crops
+      packageSegmenter = own.get();
       segmenter = std::move(own);
     }
 
     progress.SetPhase("inference", 0.1, 0.85);
     const auto report = [&progress](double f) { progress.Update(f); };
-    result = streaming ? static_cast<const PackageSegmenter &>(*segmenter)
-                           .RunStreamed(inputs, static_cast<unsigned int>(streamDivisions), report)
-                       : segmenter->Run(images, wantProbabilities, report);
+    result = streaming && packageSegmenter != nullptr
+               ? packageSegmenter->RunStreamed(inputs, static_cast<unsigned int>(streamDivisions), report)
+               : segmenter->Run(images, wantProbabilities, report);
   }
   catch (const c10::Error & e)
   {
     throw InputError(modelPath, std::string("the model failed: ") + e.what_without_backtrace());
   }
+  // The networks (every nnU-Net fold, perhaps on a GPU) are not needed past this point.
+  const std::string description = segmenter->GetDescription();
+  packageSegmenter = nullptr;
+  segmenter.reset();
   LabelImage3::Pointer             labels = result.labels;
   const ProbabilityImage3::Pointer classProbabilities = result.probabilities; // component k = class k
   const unsigned int               classes = result.classes;
@@ -610,7 +616,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
   if (!quiet)
   {
-    std::cout << "medseg segment: " << segmenter->GetDescription() << "\n";
+    std::cout << "medseg segment: " << description << "\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";
     for (const auto & [label, count] : counts)
     {

@@ -36,8 +36,9 @@ public:
 
   virtual ~Segmenter() = default;
 
-  /** Segments co-registered channels, in the order the model takes them. Throws InputError for a
-   * wrong channel count or a model whose outputs disagree with what its description says. */
+  /** Segments co-registered channels, in the order the model takes them. Throws for a wrong
+   * channel count (std::invalid_argument from PackageSegmenter, InputError from the frameworks'
+   * segmenters) and InputError for a model whose outputs disagree with its description. */
   virtual Segmentation
   Run(const std::vector<FloatImage3::Pointer> & channels, bool wantProbabilities,
       const ProgressCallback & progress = {}) const = 0;

@@ -38,7 +38,9 @@ IsDenseFloatOnCpu(const at::Tensor & t)
 }
 
 // The hot loops are compiled for AVX-512 and AVX2 too, chosen when the library loads (GCC's
-// function multi-versioning); without -ffp-contract every version rounds the same way.
+// function multi-versioning). The file is compiled with -ffp-contract=off (no fused multiply-add),
+// but the vectorized sums run 16, 8 or 4 lanes wide: the statistics differ between CPUs in the
+// last bits of a float, as oneDNN's convolutions do.
 #define MEDSEG_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 /** One output row of a pixel shuffle: row[w * factor + e] = sources[e][w]. */
@@ -257,7 +259,7 @@ TransposedConvolution(const at::Tensor & input, const at::Tensor & weight, const
                       at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef outputPadding, int64_t groups,
                       at::IntArrayRef dilation)
 {
-  const int64_t dims = input.dim() - 2;
+  const int64_t dims = weight.dim() - 2; // the input may lack its batch axis; the weight never does
   const bool    hasBias = bias.has_value() && bias->defined();
   const bool    fast = (dims == 2 || dims == 3) && IsDenseFloatOnCpu(input) && IsDenseFloatOnCpu(weight) &&
                     weight.dim() == input.dim() && weight.size(0) == input.size(1) && groups == 1 &&
@@ -266,6 +268,8 @@ TransposedConvolution(const at::Tensor & input, const at::Tensor & weight, const
                     input.numel() / std::max<int64_t>(1, input.size(0) * input.size(1)) >= kFastTransposedVoxels;
   if (!fast)
   {
+    if (dims == 1)
+      return at::conv_transpose1d(input, weight, bias, stride, padding, outputPadding, groups, dilation);
     return dims == 2 ? at::conv_transpose2d(input, weight, bias, stride, padding, outputPadding, groups, dilation)
                      : at::conv_transpose3d(input, weight, bias, stride, padding, outputPadding, groups, dilation);
   }
@@ -304,12 +308,12 @@ InstanceNormLeakyReLU(const at::Tensor & input, const c10::optional<at::Tensor> 
   const bool hasWeight = weight.has_value() && weight->defined();
   const bool hasBias = bias.has_value() && bias->defined();
   const bool fast = input.dim() >= 3 && IsDenseFloatOnCpu(input) && input.is_contiguous() &&
-                    (!hasWeight || IsDenseFloatOnCpu(*weight)) && (!hasBias || IsDenseFloatOnCpu(*bias)) &&
-                    input.numel() > 0;
+                    (!hasWeight || (IsDenseFloatOnCpu(*weight) && weight->numel() == input.size(1))) &&
+                    (!hasBias || (IsDenseFloatOnCpu(*bias) && bias->numel() == input.size(1))) && input.numel() > 0;
   if (!fast)
   {
-    const at::Tensor normalized = at::instance_norm(input, weight, bias, {}, {}, true, 0.1, eps, false);
-    return slope == 0.0 ? at::relu(normalized) : at::leaky_relu(normalized, slope);
+    at::Tensor normalized = at::instance_norm(input, weight, bias, {}, {}, true, 0.1, eps, true);
+    return slope == 0.0 ? normalized.relu_() : at::leaky_relu_(normalized, slope); // its own fresh tensor
   }
   const int64_t    channels = input.size(1);
   const int64_t    planes = input.size(0) * channels;
@@ -412,7 +416,8 @@ RewriteForInference(torch::jit::Module & module, const InferenceRewrites & rewri
       torch::jit::Node * activation = inputStatistics ? OnlyActivationOf(node, slope) : nullptr;
       if (activation)
       {
-        torch::jit::WithInsertPoint here(activation);
+        // At the norm, not the activation: an in-place write to its input in between must not be seen.
+        torch::jit::WithInsertPoint here(node);
         torch::jit::Value * slopeValue = graph->insertConstant(slope);
         torch::jit::Value * out = graph->insert(
           fused, { node->input(0), node->input(1), node->input(2), node->input(7), slopeValue });

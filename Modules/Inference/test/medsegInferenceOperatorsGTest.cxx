@@ -185,6 +185,30 @@ TEST(InferenceOperators, RewritesAFrozenGraphWithoutChangingItsOutputs)
   EXPECT_LT(RelativeError(onlyNorm.forward({ x }).toTensor(), expected), 1e-5);
 }
 
+TEST(InferenceOperators, AWriteToTheNormsInputBeforeItsActivationIsNotSeenByTheFusedNorm)
+{
+  torch::jit::Module m("MutationFixture");
+  m.define(R"(
+def forward(self, x):
+    y = x * 1.0
+    n = torch.instance_norm(y, None, None, None, None, True, 0.1, 1e-5, False)
+    y.mul_(3.0)
+    return torch.leaky_relu(n, 0.01) + y
+)");
+  m.eval();
+  const at::Tensor   x = torch::randn({ 1, 2, 6, 5, 4 }) + 2.0;
+  c10::InferenceMode guard;
+  const at::Tensor   expected = m.forward({ x }).toTensor();
+  torch::jit::Module frozen = torch::jit::freeze(m.clone());
+  EXPECT_EQ(medseg::RewriteForInference(frozen).normActivations, 1);
+  EXPECT_LT(RelativeError(frozen.forward({ x }).toTensor(), expected), 1e-5);
+  // An unbatched input (the weight tells 2D from 3D) goes to LibTorch's own.
+  const at::Tensor w = torch::randn({ 3, 2, 2, 2 });
+  const at::Tensor unbatched = torch::randn({ 3, 5, 4 });
+  EXPECT_TRUE(torch::equal(TransposedConvolution(unbatched, w, {}, { 2, 2 }, { 0, 0 }, { 0, 0 }, 1, { 1, 1 }),
+                           at::conv_transpose2d(unbatched, w, {}, { 2, 2 })));
+}
+
 TEST(InferenceOperators, TorchScriptModelsGetTheFusedNormByDefaultAndWhatTheEnvironmentSays)
 {
   medseg::TorchScriptModelOptions options;

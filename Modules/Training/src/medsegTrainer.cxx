@@ -55,6 +55,7 @@ ResumableConfig(const TrainingConfig & config)
   json j = config.ToJson();
   for (const char * key : { "steps", "validation_every", "patience", "log_every", "threads" })
     j["training"].erase(key);
+  j["inference"].erase("crop_to_nonzero"); // written into the package only: no part of training
   return j;
 }
 
