@@ -9,5 +9,7 @@ jobs="${MEDSEG_JOBS:-$(nproc)}"
 bash "$root/Utilities/setup.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEDSEG_BUILD_TESTING=ON
 cmake --build "$build" -j "$jobs"
-# Rendering tests need an X server; they are run through xvfb-run by CTest itself.
-ctest --test-dir "$build" --output-on-failure -j "$jobs"
+# Rendering tests need an X server; they are run through xvfb-run by CTest itself. Tests run
+# $jobs at a time, so each LibTorch process takes one thread (MedSeg's default would take one per
+# core, and OpenMP threads that outnumber the cores wait on each other).
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" ctest --test-dir "$build" --output-on-failure -j "$jobs"

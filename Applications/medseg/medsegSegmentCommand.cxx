@@ -121,7 +121,7 @@ SegmentCommandLine()
            .Label("nnU-Net folds").Group("nnU-Net"))
     .Add(Option("checkpoint", K::Enumeration, "nnU-Net models: checkpoint_final.pth or checkpoint_best.pth.")
            .Default("final").Choices({ "final", "best" }).Label("nnU-Net checkpoint").Group("nnU-Net"))
-    .Add(Option("threads", K::Integer, "LibTorch intra-op threads (0 keeps LibTorch's default).")
+    .Add(Option("threads", K::Integer, "LibTorch intra-op threads (0: one per physical core).")
            .Default("0").Label("Threads").Group("Runtime"))
     .Add(Option("precision", K::Enumeration,
                 "Arithmetic of the network: fp32, or bf16 (bfloat16 weights and activations; fast only on CPUs\n"
@@ -376,7 +376,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
                        std::filesystem::path(output).extension().string());
   }
 
-  SetTorchThreads(static_cast<int>(threads));
+  const int torchThreads = SetTorchThreads(static_cast<int>(threads)); // 0: one per physical core
   TorchScriptModelOptions modelOptions;
   modelOptions.device = args.Get("device");
   modelOptions.optimize = !args.Flag("no-optimize");
@@ -616,7 +616,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
   if (!quiet)
   {
-    std::cout << "medseg segment: " << description << "\n";
+    std::cout << "medseg segment: " << description << ", " << torchThreads << " thread(s)\n";
     std::cout << "wrote " << output << " (" << classes << " classes)\n";
     for (const auto & [label, count] : counts)
     {

@@ -4,6 +4,7 @@
 #include <c10/core/Device.h>
 
 #include <string>
+#include <vector>
 
 namespace medseg
 {
@@ -19,12 +20,28 @@ ResolveDevice(const std::string & choice);
 bool
 IsCudaAvailable();
 
-/** \brief Sets LibTorch's intra-op threads (`threads` > 0), leaving the default for 0.
+/** \brief Sets LibTorch's intra-op threads: `threads` > 0 as given, 0 for DefaultTorchThreads().
+ * Returns the number set.
  *
- * LibTorch's default here is one thread; on machines whose cores share arithmetic units more
- * threads are not always faster, so this is a setting, not a guess. */
-void
+ * Debian's LibTorch starts with one thread (its OpenMP default), which leaves every other core
+ * idle; one thread per physical core is what PyTorch's own builds pick, and hyper-threads share a
+ * core's vector units, so they are not counted (Documentation/benchmarks.md has what was measured). */
+int
 SetTorchThreads(int threads);
+
+/** OMP_NUM_THREADS when it is set to a positive integer, else PhysicalCoreCount(). */
+int
+DefaultTorchThreads();
+
+/** \brief Physical cores among the CPUs this process may run on (sched_getaffinity): distinct
+ * (package, core) pairs in `sysfsCpuRoot`/cpuN/topology. Where the topology cannot be read,
+ * every allowed CPU counts. At least 1. */
+int
+PhysicalCoreCount(const std::string & sysfsCpuRoot = "/sys/devices/system/cpu");
+
+/** PhysicalCoreCount() for an explicit list of logical CPUs (exposed for tests). */
+int
+CountPhysicalCores(const std::string & sysfsCpuRoot, const std::vector<int> & cpus);
 
 /** \brief Keeps freed memory in the process for reuse instead of returning it to the kernel.
  *

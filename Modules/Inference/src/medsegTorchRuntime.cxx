@@ -4,7 +4,12 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sched.h>
+#include <set>
+#include <thread>
 #include <dlfcn.h>
 #include <cstring>
 #include <stdexcept>
@@ -45,13 +50,63 @@ ResolveDevice(const std::string & choice)
   throw std::invalid_argument("unknown device '" + choice + "'; use auto, cpu or cuda[:N]");
 }
 
-void
+int
+CountPhysicalCores(const std::string & sysfsCpuRoot, const std::vector<int> & cpus)
+{
+  std::set<std::pair<long, long>> cores;
+  for (const int cpu : cpus)
+  {
+    const std::string topology = sysfsCpuRoot + "/cpu" + std::to_string(cpu) + "/topology/";
+    std::ifstream     package(topology + "physical_package_id");
+    std::ifstream     core(topology + "core_id");
+    long              packageId = -1, coreId = -1;
+    if (!(package >> packageId) || !(core >> coreId))
+      return std::max<int>(1, static_cast<int>(cpus.size())); // no topology: count what we may use
+    cores.emplace(packageId, coreId);
+  }
+  return std::max<int>(1, static_cast<int>(cores.size()));
+}
+
+int
+PhysicalCoreCount(const std::string & sysfsCpuRoot)
+{
+  std::vector<int> cpus;
+  cpu_set_t        allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+  {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    {
+      if (CPU_ISSET(cpu, &allowed))
+        cpus.push_back(cpu);
+    }
+  }
+  if (cpus.empty())
+    return std::max(1u, std::thread::hardware_concurrency());
+  return CountPhysicalCores(sysfsCpuRoot, cpus);
+}
+
+int
+DefaultTorchThreads()
+{
+  // An explicit cap from the environment wins, as in LibTorch's own default (job schedulers and
+  // parallel test runners set it).
+  if (const char * omp = std::getenv("OMP_NUM_THREADS"))
+  {
+    char *     end = nullptr;
+    const long n = std::strtol(omp, &end, 10);
+    if (end != omp && *end == '\0' && n > 0 && n <= 4096)
+      return static_cast<int>(n);
+  }
+  return PhysicalCoreCount();
+}
+
+int
 SetTorchThreads(int threads)
 {
-  if (threads > 0)
-  {
-    at::set_num_threads(threads);
-  }
+  const int n = threads > 0 ? threads : DefaultTorchThreads();
+  at::set_num_threads(n);
+  return n;
 }
 
 bool
