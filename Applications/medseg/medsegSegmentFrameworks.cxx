@@ -124,27 +124,24 @@ OpenNNUNetSegmenter(const ParsedArguments & args, const std::string & folder, co
     throw UsageError("nnU-Net model " + model.folder + " takes " + std::to_string(model.channelNames.size()) +
                      " channel(s) (" + names + " in dataset.json's order), " + std::to_string(channels) + " given");
   }
+  // The flags are checked before any fold is loaded (seconds per fold, more on a GPU).
   if (args.Flag("fast") && args.Has("overlap"))
     throw UsageError("--fast sets the tile step (0.8); give --fast or --overlap, not both");
+  const double overlap = args.Has("overlap") ? args.GetFloat("overlap") : 0.0;
+  if (args.Has("overlap") && !(overlap >= 0.0 && overlap < 1.0))
+    throw UsageError("--overlap must be in [0, 1)");
+  if (args.Has("batch-size") && args.GetInteger("batch-size") < 1)
+    throw UsageError("--batch-size must be >= 1");
   std::vector<std::shared_ptr<SegmentationModel>> folds = LoadNNUNetFolds(model, args.Get("device"));
   auto segmenter = std::make_unique<NNUNetSegmenter>(model, folds);
   if (args.Flag("fast"))
     segmenter->SetTileStepSize(0.8);
   if (args.Has("overlap"))
-  {
-    const double overlap = args.GetFloat("overlap");
-    if (!(overlap >= 0.0 && overlap < 1.0))
-      throw UsageError("--overlap must be in [0, 1)");
     segmenter->SetTileStepSize(1.0 - overlap);
-  }
   if (args.Flag("no-tta"))
     segmenter->SetUseMirroring(false);
   if (args.Has("batch-size"))
-  {
-    if (args.GetInteger("batch-size") < 1)
-      throw UsageError("--batch-size must be >= 1");
     segmenter->SetBatchSize(args.GetInteger("batch-size"));
-  }
   return segmenter;
 }
 
