@@ -55,6 +55,7 @@ struct TrainingBatch
   at::Tensor        images; //!< [N, C, Pz, Py, Px], or [N, C, H, W] for 2D models
   at::Tensor        labels; //!< [N, Pz, Py, Px], or [N, H, W], int64
   std::vector<bool> foregroundCentred;
+  std::vector<bool> synthesized; //!< the image was synthesized from tissue classes ([augmentation.synthesis])
 };
 
 /** \brief Draws augmented training patches, a pure function of (seed, step).
@@ -62,8 +63,9 @@ struct TrainingBatch
  * Each sample's patch centre is a random voxel of a random foreground class with probability
  * `foregroundRatio` (foreground oversampling, as nnU-Net does), otherwise a uniformly random
  * position that keeps the patch inside the volume where it fits. Then the spatial augmentations
- * (flips, rotation, scaling, elastic deformation) are applied while the patch is cut, and the
- * intensity ones after. Sample(step) gives the same batch whenever it is called, which is what
+ * (flips, rotation, scaling, elastic deformation) are applied while the patch is cut; then the
+ * image may be replaced by a synthetic one (cases with tissue classes, [augmentation.synthesis]),
+ * and the intensity and zero-background ones follow. Sample(step) gives the same batch whenever it is called, which is what
  * makes a resumed training continue exactly and lets the trainer prepare the next batch on a
  * background thread. */
 class PatchSampler

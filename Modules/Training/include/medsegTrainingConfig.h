@@ -69,6 +69,17 @@ struct AugmentationSettings
    * background, as a window that sees only zero padding; a network trained with it does not make
    * up anatomy there, with or without inference.crop_to_nonzero. */
   double constantPatchProbability{ 0.0 };
+  /** [synthesis]: with this probability a patch's image is replaced by one synthesized from the
+   * case's tissue classes (intensity clustering: [synthesis.classes_inside] classes inside the
+   * label, [synthesis.classes_outside] outside), each class a random intensity, so the network
+   * sees every contrast (SynthSeg-style domain randomization); the other intensity augmentations
+   * follow. See medsegIntensitySynthesis.h. */
+  double  synthesisProbability{ 0.0 };
+  int64_t synthesisClassesInside{ 3 };
+  int64_t synthesisClassesOutside{ 4 };
+  double  synthesisMaxSd{ 0.1 };                      //!< [synthesis.max_sd] per-class sd, units of the [0, 1] mean range
+  double  synthesisMaxBlur{ 1.0 };                    //!< [synthesis.max_blur_voxels] sd of the Gaussian blur
+  double  synthesisZeroBackgroundProbability{ 0.3 };  //!< [synthesis.zero_background_probability] class 0 = exact zero
 
   static AugmentationSettings
   FromJson(const nlohmann::json & json, const std::string & subject);
@@ -116,6 +127,8 @@ struct TrainingConfig
   double  validationOverlap{ 0.25 };
   SlidingWindowSettings window;                        //!< what the package says for inference
   bool                  cropToNonzero{ false };             //!< [inference.crop_to_nonzero], written into the package
+  bool                  tta{ false };                       //!< [inference.tta], into the package (needs mirror_axes)
+  std::string           postprocess;                        //!< [inference.postprocess], into the package (validated)
 
   /** Parses and validates; unknown keys and bad values throw InputError(subject, "field: ..."). */
   static TrainingConfig

@@ -1,6 +1,7 @@
 #ifndef medsegTrainingData_h
 #define medsegTrainingData_h
 
+#include "medsegIntensitySynthesis.h"
 #include "medsegTrainingConfig.h"
 
 #include <ATen/ATen.h>
@@ -20,6 +21,7 @@ struct PreprocessedCase
   at::Tensor              label;      //!< [Z, Y, X] int64 class indices (0 = background)
   std::vector<at::Tensor> foreground; //!< per class k >= 1: flat indices (int64) of its voxels
   std::array<double, 3>   spacing{ { 1.0, 1.0, 1.0 } }; //!< mm along x, y, z
+  TissueClasses           tissue; //!< for [augmentation.synthesis] only; its map is undefined otherwise
 
   /** Voxels along x, y, z. */
   std::array<int64_t, 3>
@@ -36,7 +38,9 @@ struct PreprocessedCase
  *
  * With a non-empty `cacheDir` the result is stored there as NRRD files named by a SHA-256 of the
  * inputs (paths, sizes, modification times) and of every setting that changes them, and read back
- * on the next run instead of being computed again. Throws InputError naming the file. */
+ * on the next run instead of being computed again. With [augmentation.synthesis] on, the tissue
+ * classes are clustered from the model-space image (not cached: deterministic and quick). Throws
+ * InputError naming the file. */
 PreprocessedCase
 PreprocessCase(const TrainingCase & trainingCase, const TrainingConfig & config, const std::string & cacheDir = "");
 

@@ -1,5 +1,7 @@
 #include "medsegPatchSampler.h"
 
+#include "medsegIntensitySynthesis.h"
+
 #include <algorithm>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -56,8 +58,11 @@ RotationScaleMatrix(const std::array<double, 3> & degrees, double scale)
   return r;
 }
 
-std::pair<at::Tensor, at::Tensor>
-ExtractPatch(const PreprocessedCase & c, const PatchTransform & t, const std::array<int64_t, 3> & patchSize)
+namespace
+{
+/** grid_sampler's grid [1, Pz, Py, Px, 3] (x, y, z in [-1, 1]) for the patch `t` describes. */
+at::Tensor
+SamplingGrid(const PreprocessedCase & c, const PatchTransform & t, const std::array<int64_t, 3> & patchSize)
 {
   const auto size = c.Size();
   std::vector<at::Tensor> axes;
@@ -78,7 +83,22 @@ ExtractPatch(const PreprocessedCase & c, const PatchTransform & t, const std::ar
     const at::Tensor position = q.select(-1, d) / c.spacing[d] + t.centre[d];
     normalized.push_back(size[d] > 1 ? position * (2.0 / static_cast<double>(size[d] - 1)) - 1.0 : position * 0.0);
   }
-  const at::Tensor grid = at::stack(normalized, -1).unsqueeze(0).to(at::kFloat);
+  return at::stack(normalized, -1).unsqueeze(0).to(at::kFloat);
+}
+
+/** The case's tissue classes along the same grid (nearest): [Pz, Py, Px] int64. */
+at::Tensor
+SampleTissue(const PreprocessedCase & c, const at::Tensor & grid)
+{
+  const at::Tensor map = c.tissue.map.to(at::kFloat).unsqueeze(0).unsqueeze(0);
+  return at::grid_sampler(map, grid, /*nearest*/ 1, 1, true).squeeze(0).squeeze(0).round().to(at::kLong);
+}
+} // namespace
+
+std::pair<at::Tensor, at::Tensor>
+ExtractPatch(const PreprocessedCase & c, const PatchTransform & t, const std::array<int64_t, 3> & patchSize)
+{
+  const at::Tensor grid = SamplingGrid(c, t, patchSize);
 
   // Image: trilinear; label: each class indicator trilinear, then arg-max (smoother than nearest).
   const at::Tensor image = at::grid_sampler(c.image.unsqueeze(0), grid, 0, 1, true).squeeze(0);
@@ -288,8 +308,16 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
     bool             foreground = false;
     const auto       transform = DrawTransform(c, rng, generator, foreground);
     auto [image, label] = ExtractPatch(c, transform, m_PatchSize);
-    image = AugmentIntensities(image, m_Augmentation, rng, generator, m_SpatialDims == 2 ? m_SliceAxis : -1);
-    AugmentFieldOfView(image, label, m_Augmentation, rng, m_SpatialDims == 2 ? m_SliceAxis : -1);
+    const int  sliceAxis = m_SpatialDims == 2 ? m_SliceAxis : -1;
+    const bool synthesize = m_Augmentation.enabled && c.tissue.map.defined() && image.size(0) == 1 &&
+                            Coin(rng, m_Augmentation.synthesisProbability);
+    if (synthesize)
+    {
+      const at::Tensor tissue = SampleTissue(c, SamplingGrid(c, transform, m_PatchSize));
+      image = SynthesizePatch(tissue, c.tissue.fractions, m_Augmentation, rng, generator, sliceAxis);
+    }
+    image = AugmentIntensities(image, m_Augmentation, rng, generator, sliceAxis);
+    AugmentFieldOfView(image, label, m_Augmentation, rng, sliceAxis);
     if (m_SpatialDims == 2)
     {
       image = image.squeeze(3 - m_SliceAxis);
@@ -298,6 +326,7 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
     images.push_back(image);
     labels.push_back(label);
     batch.foregroundCentred.push_back(foreground);
+    batch.synthesized.push_back(synthesize);
   }
   batch.images = at::stack(images).contiguous();
   batch.labels = at::stack(labels).contiguous();

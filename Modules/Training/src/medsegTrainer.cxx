@@ -55,7 +55,8 @@ ResumableConfig(const TrainingConfig & config)
   json j = config.ToJson();
   for (const char * key : { "steps", "validation_every", "patience", "log_every", "threads" })
     j["training"].erase(key);
-  j["inference"].erase("crop_to_nonzero"); // written into the package only: no part of training
+  for (const char * key : { "crop_to_nonzero", "tta", "postprocess" })
+    j["inference"].erase(key); // written into the package only: no part of training
   return j;
 }
 
@@ -189,6 +190,8 @@ struct Trainer::Impl
     p.window = config.window;
     p.window.patchSize = config.patchSize;
     p.cropToNonzero = config.cropToNonzero;
+    p.tta = config.tta;
+    p.postprocess = config.postprocess;
     p.labels = config.labels;
     json dice = json::object();
     for (size_t k = 0; k < result.bestDicePerLabel.size(); ++k)

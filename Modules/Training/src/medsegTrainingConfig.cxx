@@ -3,6 +3,7 @@
 #include "medsegError.h"
 #include "medsegJsonFields.h"
 #include "medsegModelSpace.h"
+#include "medsegPostProcessingPipeline.h"
 
 #include <algorithm>
 #include <cmath>
@@ -222,7 +223,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   const JsonFields r = Fields(j, "augmentation", subject,
                               { "enabled", "flip", "rotation", "scale", "elastic", "intensity_scale",
                                 "intensity_shift", "gamma", "noise", "bias_field", "low_resolution", "field_of_view",
-                                "constant_patch" });
+                                "constant_patch", "synthesis" });
   r.Boolean("enabled", a.enabled);
   auto sub = [&](const std::string & key, std::set<std::string> known) -> std::optional<JsonFields> {
     if (!r.Has(key))
@@ -282,6 +283,16 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
     s->Number("probability", a.fieldOfViewProbability, 0.0, 1.0);
   if (auto s = sub("constant_patch", {}))
     s->Number("probability", a.constantPatchProbability, 0.0, 1.0);
+  if (auto s = sub("synthesis",
+                   { "classes_inside", "classes_outside", "max_sd", "max_blur_voxels", "zero_background_probability" }))
+  {
+    s->Number("probability", a.synthesisProbability, 0.0, 1.0);
+    s->Integer("classes_inside", a.synthesisClassesInside, 1, 32);
+    s->Integer("classes_outside", a.synthesisClassesOutside, 1, 32);
+    s->Number("max_sd", a.synthesisMaxSd, 0.0, 1.0);
+    s->Number("max_blur_voxels", a.synthesisMaxBlur, 0.0, 4.0);
+    s->Number("zero_background_probability", a.synthesisZeroBackgroundProbability, 0.0, 1.0);
+  }
   return a;
 }
 
@@ -303,7 +314,14 @@ AugmentationSettings::ToJson() const
            { "bias_field", { { "probability", biasFieldProbability }, { "max_coefficient", biasFieldMagnitude } } },
            { "low_resolution", { { "probability", lowResolutionProbability }, { "range", lowResolutionRange } } },
            { "field_of_view", { { "probability", fieldOfViewProbability } } },
-           { "constant_patch", { { "probability", constantPatchProbability } } } };
+           { "constant_patch", { { "probability", constantPatchProbability } } },
+           { "synthesis",
+             { { "probability", synthesisProbability },
+               { "classes_inside", synthesisClassesInside },
+               { "classes_outside", synthesisClassesOutside },
+               { "max_sd", synthesisMaxSd },
+               { "max_blur_voxels", synthesisMaxBlur },
+               { "zero_background_probability", synthesisZeroBackgroundProbability } } } };
 }
 
 TrainingConfig
@@ -471,8 +489,19 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   if (r.Has("inference"))
   {
     const JsonFields i = Fields(r.Required("inference"), "inference", subject,
-                                { "overlap", "blend", "sigma_scale", "batch_size", "mirror_axes", "crop_to_nonzero" });
+                                { "overlap", "blend", "sigma_scale", "batch_size", "mirror_axes", "crop_to_nonzero",
+                                  "tta", "postprocess" });
     i.Boolean("crop_to_nonzero", c.cropToNonzero);
+    i.Boolean("tta", c.tta);
+    i.String("postprocess", c.postprocess);
+    try
+    {
+      PostProcessingSpec::Parse(c.postprocess);
+    }
+    catch (const std::invalid_argument & e)
+    {
+      i.Fail("postprocess", e.what());
+    }
     i.Number("overlap", c.window.overlap, 0.0, 0.99);
     std::string blend = "gaussian";
     i.String("blend", blend, { "gaussian", "constant" });
@@ -491,6 +520,8 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
         c.window.mirrorAxes.push_back(a.get<int>());
       }
     }
+    if (c.tta && c.window.mirrorAxes.empty())
+      i.Fail("tta", "is true but mirror_axes lists no axis");
   }
 
   // The network's hyper-parameters follow the config: dims and classes are filled in or checked.
@@ -572,7 +603,9 @@ TrainingConfig::ToJson() const
                { "sigma_scale", window.sigmaScale },
                { "batch_size", window.batchSize },
                { "mirror_axes", window.mirrorAxes },
-               { "crop_to_nonzero", cropToNonzero } } } };
+               { "crop_to_nonzero", cropToNonzero },
+               { "tta", tta },
+               { "postprocess", postprocess } } } };
 }
 
 double

@@ -75,8 +75,10 @@ MakePreprocessedCase(std::string id, at::Tensor image, at::Tensor label, std::ar
   return c;
 }
 
+namespace
+{
 PreprocessedCase
-PreprocessCase(const TrainingCase & trainingCase, const TrainingConfig & config, const std::string & cacheDir)
+PreprocessCaseImages(const TrainingCase & trainingCase, const TrainingConfig & config, const std::string & cacheDir)
 {
   const auto classes = static_cast<int64_t>(config.labels.size());
   std::string imagePath;
@@ -159,6 +161,17 @@ PreprocessCase(const TrainingCase & trainingCase, const TrainingConfig & config,
     WriteImageFile(modelImage.GetPointer(), imagePath, false);
     WriteImageFile(FromTensor(label, modelImage).GetPointer(), labelPath, true);
   }
+  return result;
+}
+} // namespace
+
+PreprocessedCase
+PreprocessCase(const TrainingCase & trainingCase, const TrainingConfig & config, const std::string & cacheDir)
+{
+  PreprocessedCase result = PreprocessCaseImages(trainingCase, config, cacheDir);
+  const AugmentationSettings & a = config.augmentation;
+  if (a.enabled && a.synthesisProbability > 0.0)
+    result.tissue = ClusterTissueClasses(result.image, result.label, a.synthesisClassesInside, a.synthesisClassesOutside);
   return result;
 }
 

@@ -79,6 +79,14 @@ TEST(TrainingConfig, ParsesFillsInAndRefuses)
   cropping["inference"] = { { "crop_to_nonzero", true } };
   EXPECT_TRUE(TrainingConfig::FromJson(cropping, "c").cropToNonzero);
   EXPECT_TRUE(TrainingConfig::FromJson(TrainingConfig::FromJson(cropping, "c").ToJson(), "again").cropToNonzero);
+  // What the package says at inference beyond the window: TTA and post-processing.
+  nlohmann::json shipping = j;
+  shipping["inference"] = { { "mirror_axes", { 0 } }, { "tta", true }, { "postprocess", "largest-component;fill-holes" } };
+  const TrainingConfig s = TrainingConfig::FromJson(TrainingConfig::FromJson(shipping, "c").ToJson(), "again");
+  EXPECT_TRUE(s.tta);
+  EXPECT_EQ(s.postprocess, "largest-component;fill-holes");
+  EXPECT_FALSE(c.tta);
+  EXPECT_EQ(c.postprocess, "");
 
   nlohmann::json bad = j;
   bad["optimizer"]["typo"] = 1;
@@ -92,6 +100,18 @@ TEST(TrainingConfig, ParsesFillsInAndRefuses)
   bad = j;
   bad["inference"] = { { "crop_to_nonzero", "yes" } };
   EXPECT_THROW(TrainingConfig::FromJson(bad, "c"), InputError);
+  bad["inference"] = { { "tta", true } }; // no mirror axis to flip
+  EXPECT_THROW(TrainingConfig::FromJson(bad, "c"), InputError);
+  bad["inference"] = { { "postprocess", "largest-component;no-such-step" } };
+  try
+  {
+    TrainingConfig::FromJson(bad, "c");
+    ADD_FAILURE() << "a malformed post-processing spec was accepted";
+  }
+  catch (const InputError & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("inference.postprocess"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TrainingManifest, CsvAndJson)

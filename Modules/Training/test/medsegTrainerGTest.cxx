@@ -73,6 +73,8 @@ TEST(Trainer, SmokeLossFallsAndDiceRises)
   EXPECT_EQ(p.labels.size(), 2u);
   EXPECT_EQ(p.window.patchSize[0], 16);
   EXPECT_FALSE(p.cropToNonzero); // the config's inference.crop_to_nonzero, off unless it says so
+  EXPECT_FALSE(p.tta);
+  EXPECT_EQ(p.postprocess, "");
   EXPECT_NEAR(p.training["validation_dice"]["ball"].get<double>(), r.bestDicePerLabel[0], 1e-12);
 }
 
