@@ -120,4 +120,27 @@ TEST(DemoModel, ReproducesReportedCh2Dice)
   EXPECT_GE(dice, 0.95);
 }
 
+// Another person's T1 (Debian's ITK examples: 2 x 2 x 3 mm, stored LSA, background exactly zero),
+// never trained on: the reference is the skull-stripped copy shipped beside it (> 0).
+TEST(DemoModel, SegmentsAnUnseenSubjectsT1)
+{
+  const std::string package = std::string(MEDSEG_SOURCE_DIR) + "/Data/models/brain-extraction.medseg";
+  const std::string examples = MEDSEG_ITK_EXAMPLES_DIR;
+  if (!fs::exists(examples + "/KmeansTest_T1UCharRaw.nii.gz"))
+    GTEST_SKIP() << "needs Debian's insighttoolkit5-examples (Utilities/setup.sh installs it)";
+  test::TemporaryDirectory dir;
+  const auto r = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", package, "--input",
+                                                 examples + "/KmeansTest_T1UCharRaw.nii.gz", "--output",
+                                                 dir / "brain.nii.gz", "--quiet" });
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto prediction = ReadScalarImage(dir / "brain.nii.gz");
+  auto       reference = ReadScalarImage(examples + "/KmeansTest_T1RawSkullStrip.nii.gz");
+  for (size_t i = 0; i < reference->GetLargestPossibleRegion().GetNumberOfPixels(); ++i)
+    reference->GetBufferPointer()[i] = reference->GetBufferPointer()[i] > 0.0f ? 1.0f : 0.0f;
+  const double dice = Dice(prediction, reference);
+  const double reported = ModelPackage::Load(package).training["evaluation"].value("unseen_t1_dice", 0.0);
+  EXPECT_GE(dice, 0.90) << "issue 16's target on an unseen subject";
+  EXPECT_NEAR(dice, reported, 0.005) << "model.json's training.evaluation.unseen_t1_dice";
+}
+
 } // namespace

@@ -1,6 +1,6 @@
 // medseg-make-demo-data: the reference masks and the held-out transformed copy of the demo model.
 //
-//   medseg-make-demo-data TEMPLATES_DIR OUTPUT_DIR
+//   medseg-make-demo-data TEMPLATES_DIR OUTPUT_DIR [ITK_EXAMPLES_DATA_DIR]
 //
 // Writes into OUTPUT_DIR:
 //   ch2-mask.nii.gz            ch2bet.nii.gz > 0, on ch2.nii.gz's grid (the training label)
@@ -13,6 +13,13 @@
 //                              -10 degrees about the anterior-posterior axis and 8 degrees about the
 //                              inferior-superior axis, stored with axes "ASR" (ch2better is never
 //                              seen during training)
+//   ch2-zero-fov.nii.gz, ch2-zero-fov-mask.nii.gz  ch2 and its mask in the middle of a zero-filled
+//                              field of view twice as large along each axis (same spacing and axes);
+//                              ch2-zero-fov-box.nii.gz marks where ch2 itself lies in it
+//   unseen-t1-mask.nii.gz      with ITK_EXAMPLES_DATA_DIR (Debian's insighttoolkit5-examples):
+//                              KmeansTest_T1RawSkullStrip.nii.gz > 0, the reference brain mask of
+//                              KmeansTest_T1UCharRaw.nii.gz, a T1 of another person (2 x 2 x 3 mm,
+//                              stored LSA, background exactly zero). Evaluation only: never trained on.
 #include "medsegImageFileIO.h"
 #include "medsegModelSpace.h"
 
@@ -22,6 +29,7 @@
 #include "itkResampleImageFilter.h"
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 namespace
@@ -44,34 +52,72 @@ Resample(const FloatImage3 * image, const itk::ImageBase<3> * grid, const itk::T
   filter->Update();
   return filter->GetOutput();
 }
+
+FloatImage3::Pointer
+Binarized(const FloatImage3 * image)
+{
+  auto mask = FloatImage3::New();
+  mask->CopyInformation(image);
+  mask->SetRegions(image->GetLargestPossibleRegion());
+  mask->Allocate();
+  const size_t n = image->GetLargestPossibleRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+    mask->GetBufferPointer()[i] = image->GetBufferPointer()[i] > 0.0f ? 1.0f : 0.0f;
+  return mask;
+}
+
+/** `image` in the middle of a zero-filled grid twice as large along each axis. */
+FloatImage3::Pointer
+InDoubleFieldOfView(const FloatImage3 * image)
+{
+  auto grid = FloatImage3::New();
+  grid->CopyInformation(image);
+  FloatImage3::SizeType size = image->GetLargestPossibleRegion().GetSize();
+  itk::ContinuousIndex<double, 3> shift;
+  for (unsigned d = 0; d < 3; ++d)
+  {
+    shift[d] = -static_cast<double>(size[d] / 2);
+    size[d] *= 2;
+  }
+  FloatImage3::PointType origin;
+  image->TransformContinuousIndexToPhysicalPoint(shift, origin);
+  grid->SetOrigin(origin);
+  grid->SetRegions(size);
+  return Resample(image, grid, itk::IdentityTransform<double, 3>::New(), true);
+}
 } // namespace
 
 int
 main(int argc, char * argv[])
 {
-  if (argc != 3)
+  if (argc != 3 && argc != 4)
   {
-    std::cerr << "usage: medseg-make-demo-data TEMPLATES_DIR OUTPUT_DIR\n";
+    std::cerr << "usage: medseg-make-demo-data TEMPLATES_DIR OUTPUT_DIR [ITK_EXAMPLES_DATA_DIR]\n";
     return 2;
   }
   try
   {
     medseg::RegisterImageIOFactories();
     const std::string in = argv[1], out = argv[2];
+    std::filesystem::create_directories(out);
     const auto        ch2 = medseg::ReadScalarImage(in + "/ch2.nii.gz");
     const auto        bet = medseg::ReadScalarImage(in + "/ch2bet.nii.gz");
     const auto        better = medseg::ReadScalarImage(in + "/ch2better.nii.gz");
 
-    auto mask = FloatImage3::New();
-    mask->CopyInformation(bet);
-    mask->SetRegions(bet->GetLargestPossibleRegion());
-    mask->Allocate();
-    const size_t n = bet->GetLargestPossibleRegion().GetNumberOfPixels();
-    for (size_t i = 0; i < n; ++i)
-      mask->GetBufferPointer()[i] = bet->GetBufferPointer()[i] > 0.0f ? 1.0f : 0.0f;
+    const auto mask = Binarized(bet);
     auto identity = itk::IdentityTransform<double, 3>::New();
     const auto maskOnCh2 = Resample(mask, ch2, identity, true);
     medseg::WriteImageFile(maskOnCh2.GetPointer(), out + "/ch2-mask.nii.gz");
+    medseg::WriteImageFile(InDoubleFieldOfView(ch2).GetPointer(), out + "/ch2-zero-fov.nii.gz");
+    medseg::WriteImageFile(InDoubleFieldOfView(maskOnCh2).GetPointer(), out + "/ch2-zero-fov-mask.nii.gz");
+    auto ones = Binarized(ch2);
+    ones->FillBuffer(1.0f);
+    medseg::WriteImageFile(InDoubleFieldOfView(ones).GetPointer(), out + "/ch2-zero-fov-box.nii.gz");
+    if (argc == 4)
+    {
+      const auto strip = medseg::ReadScalarImage(std::string(argv[3]) + "/KmeansTest_T1RawSkullStrip.nii.gz");
+      medseg::WriteImageFile(Binarized(strip).GetPointer(), out + "/unseen-t1-mask.nii.gz");
+    }
 
     // Rotation by 15 degrees about the world x (left-right) axis through the centre of ch2better.
     const auto                  region = better->GetLargestPossibleRegion();
