@@ -39,7 +39,7 @@ cases=(
 
 echo "package: $package${flags[*]:+ (segment flags: ${flags[*]})}"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
-echo "| scan | Dice | HD95 (mm) | predicted / reference (mL) | labelled outside the head (voxels) | wall (s) |"
+echo "| scan | Dice | HD95 (mm) | predicted / reference (mL) | labelled outside the original field of view (voxels) | wall (s) |"
 echo "|---|---|---|---|---|---|"
 for entry in "${cases[@]}"; do
   IFS='|' read -r name image reference <<< "$entry"

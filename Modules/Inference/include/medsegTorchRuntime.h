@@ -33,11 +33,22 @@ SetTorchThreads(int threads);
 int
 DefaultTorchThreads();
 
-/** \brief Physical cores among the CPUs this process may run on (sched_getaffinity): distinct
+/** \brief The cores this process can use: AllowedPhysicalCores(), capped by a container's CPU
+ * quota (CpuQuotaLimit(), e.g. `docker run --cpus 2`). At least 1. */
+int
+PhysicalCoreCount(const std::string & sysfsCpuRoot = "/sys/devices/system/cpu",
+                  const std::string & cgroupRoot = "/sys/fs/cgroup");
+
+/** Physical cores among the CPUs this process may run on (sched_getaffinity): distinct
  * (package, core) pairs in `sysfsCpuRoot`/cpuN/topology. Where the topology cannot be read,
  * every allowed CPU counts. At least 1. */
 int
-PhysicalCoreCount(const std::string & sysfsCpuRoot = "/sys/devices/system/cpu");
+AllowedPhysicalCores(const std::string & sysfsCpuRoot = "/sys/devices/system/cpu");
+
+/** A CPU quota as whole CPUs (rounded up) from cgroup v2's `cpu.max` or v1's
+ * `cpu/cpu.cfs_quota_us` and `cpu.cfs_period_us` under `cgroupRoot`; 0 when there is none. */
+int
+CpuQuotaLimit(const std::string & cgroupRoot = "/sys/fs/cgroup");
 
 /** PhysicalCoreCount() for an explicit list of logical CPUs (exposed for tests). */
 int

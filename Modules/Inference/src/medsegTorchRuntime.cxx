@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sched.h>
@@ -68,7 +69,40 @@ CountPhysicalCores(const std::string & sysfsCpuRoot, const std::vector<int> & cp
 }
 
 int
-PhysicalCoreCount(const std::string & sysfsCpuRoot)
+CpuQuotaLimit(const std::string & cgroupRoot)
+{
+  double quota = -1.0, period = 0.0;
+  std::ifstream v2(cgroupRoot + "/cpu.max"); // cgroup v2: "max 100000" or "QUOTA PERIOD"
+  std::string   first;
+  if (v2 >> first)
+  {
+    if (first == "max")
+      return 0;
+    quota = std::atof(first.c_str());
+    v2 >> period;
+  }
+  else
+  {
+    std::ifstream q(cgroupRoot + "/cpu/cpu.cfs_quota_us"); // cgroup v1; -1 = no quota
+    std::ifstream p(cgroupRoot + "/cpu/cpu.cfs_period_us");
+    if (!(q >> quota) || !(p >> period))
+      return 0;
+  }
+  if (!(quota > 0.0) || !(period > 0.0))
+    return 0;
+  return std::max(1, static_cast<int>(std::ceil(quota / period)));
+}
+
+int
+PhysicalCoreCount(const std::string & sysfsCpuRoot, const std::string & cgroupRoot)
+{
+  const int quota = CpuQuotaLimit(cgroupRoot);
+  const int cores = AllowedPhysicalCores(sysfsCpuRoot);
+  return quota > 0 ? std::min(quota, cores) : cores;
+}
+
+int
+AllowedPhysicalCores(const std::string & sysfsCpuRoot)
 {
   std::vector<int> cpus;
   cpu_set_t        allowed;

@@ -38,6 +38,26 @@ TEST(TorchRuntime, PhysicalCoresCountHyperThreadsOnce)
   EXPECT_EQ(medseg::CountPhysicalCores(dir / "missing", {}), 1);
 }
 
+TEST(TorchRuntime, AContainersCpuQuotaCapsTheCount)
+{
+  medseg::test::TemporaryDirectory dir;
+  const std::string                v2 = dir / "v2", v1 = dir / "v1";
+  std::filesystem::create_directories(v2);
+  std::filesystem::create_directories(v1 + "/cpu");
+  std::ofstream(v2 + "/cpu.max") << "150000 100000\n"; // --cpus 1.5
+  EXPECT_EQ(medseg::CpuQuotaLimit(v2), 2);
+  std::ofstream(v2 + "/cpu.max") << "max 100000\n";
+  EXPECT_EQ(medseg::CpuQuotaLimit(v2), 0);
+  std::ofstream(v1 + "/cpu/cpu.cfs_quota_us") << "-1\n";
+  std::ofstream(v1 + "/cpu/cpu.cfs_period_us") << "100000\n";
+  EXPECT_EQ(medseg::CpuQuotaLimit(v1), 0);
+  std::ofstream(v1 + "/cpu/cpu.cfs_quota_us") << "100000\n";
+  EXPECT_EQ(medseg::CpuQuotaLimit(v1), 1);
+  EXPECT_EQ(medseg::CpuQuotaLimit(dir / "none"), 0);
+  EXPECT_EQ(medseg::PhysicalCoreCount("/sys/devices/system/cpu", v1), 1) << "one CPU's quota: one thread";
+  EXPECT_EQ(medseg::PhysicalCoreCount("/sys/devices/system/cpu", dir / "none"), medseg::AllowedPhysicalCores());
+}
+
 TEST(TorchRuntime, ZeroThreadsMeansOnePerPhysicalCoreUnlessOmpNumThreadsSaysOtherwise)
 {
   const int         before = at::get_num_threads();

@@ -19,7 +19,7 @@ namespace medseg
  * outside the label (air in a head scan), classes `outside` .. `outside + inside - 1` lie inside. */
 struct TissueClasses
 {
-  at::Tensor          map;       //!< [Z, Y, X] int64 class per voxel
+  at::Tensor          map;       //!< [Z, Y, X] float: the class of each voxel (0, 1, ...), ready to resample
   std::vector<double> fractions; //!< share of the case's voxels in each class (sums to 1)
   std::vector<double> means;     //!< mean intensity of each class in the case's own image
 };

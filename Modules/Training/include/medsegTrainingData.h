@@ -38,8 +38,9 @@ struct PreprocessedCase
  *
  * With a non-empty `cacheDir` the result is stored there as NRRD files named by a SHA-256 of the
  * inputs (paths, sizes, modification times) and of every setting that changes them, and read back
- * on the next run instead of being computed again. With [augmentation.synthesis] on, the tissue
- * classes are clustered from the model-space image (not cached: deterministic and quick). Throws
+ * on the next run instead of being computed again. With [augmentation.synthesis] on, a training
+ * case's tissue classes are clustered from its model-space image (not cached: deterministic and
+ * quick; validation cases are never synthesized). Throws
  * InputError naming the file. */
 PreprocessedCase
 PreprocessCase(const TrainingCase & trainingCase, const TrainingConfig & config, const std::string & cacheDir = "");

@@ -20,13 +20,15 @@ Uniform(std::mt19937_64 & rng, double a, double b)
 at::Tensor
 KMeans1D(const at::Tensor & values, int64_t k)
 {
+  if (k == 1)
+    return values.to(at::kDouble).mean().reshape({ 1 });
   const at::Tensor sorted = std::get<0>(values.sort());
   const int64_t    n = sorted.numel();
   at::Tensor       centres = at::empty({ k }, at::kDouble);
   for (int64_t i = 0; i < k; ++i)
     centres[i] = sorted[std::min<int64_t>(n - 1, static_cast<int64_t>((static_cast<double>(i) + 0.5) / k * n))];
   const at::Tensor v = sorted.to(at::kDouble);
-  for (int iteration = 0; iteration < 50 && k > 1; ++iteration)
+  for (int iteration = 0; iteration < 50; ++iteration)
   {
     const at::Tensor bins = at::bucketize(v, (centres.slice(0, 1) + centres.slice(0, 0, k - 1)) / 2.0);
     const at::Tensor counts = at::bincount(bins, {}, k).to(at::kDouble);
@@ -97,7 +99,7 @@ ClusterTissueClasses(const at::Tensor & image, const at::Tensor & label, int64_t
   const at::Tensor counts = at::bincount(map, {}, first).to(at::kDouble);
   for (int64_t i = 0; i < first; ++i)
     result.fractions.push_back(counts[i].item<double>() / total);
-  result.map = map.reshape(label.sizes()).contiguous();
+  result.map = map.reshape(label.sizes()).to(at::kFloat).contiguous();
   return result;
 }
 

@@ -90,7 +90,7 @@ SamplingGrid(const PreprocessedCase & c, const PatchTransform & t, const std::ar
 at::Tensor
 SampleTissue(const PreprocessedCase & c, const at::Tensor & grid)
 {
-  const at::Tensor map = c.tissue.map.to(at::kFloat).unsqueeze(0).unsqueeze(0);
+  const at::Tensor map = c.tissue.map.unsqueeze(0).unsqueeze(0); // a view: float already
   return at::grid_sampler(map, grid, /*nearest*/ 1, 1, true).squeeze(0).squeeze(0).round().to(at::kLong);
 }
 } // namespace

@@ -57,6 +57,9 @@ ResumableConfig(const TrainingConfig & config)
     j["training"].erase(key);
   for (const char * key : { "crop_to_nonzero", "tta", "postprocess" })
     j["inference"].erase(key); // written into the package only: no part of training
+  // Off, synthesis draws nothing: work folders from before it existed still resume.
+  if (config.augmentation.synthesisProbability == 0.0)
+    j["augmentation"].erase("synthesis");
   return j;
 }
 
@@ -327,7 +330,8 @@ Trainer::Run()
     const json state = json::parse(in);
     if (state.at("config") != resumable)
       throw InputError(statePath, "was written with a different configuration (only training.steps, "
-                                  "validation_every, patience, log_every and threads may change on resume)");
+                                  "validation_every, patience, log_every, threads and inference.crop_to_nonzero, "
+                                  "tta and postprocess may change on resume)");
     nets::LoadWeights(*m.network, m.Path("checkpoints/last.weights.pt"));
     torch::load(*optimizer, m.Path("checkpoints/last.optimizer.pt"));
     result.lastStep = state.at("step").get<int64_t>();

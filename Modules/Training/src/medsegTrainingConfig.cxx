@@ -441,6 +441,15 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   }
   if (r.Has("augmentation"))
     c.augmentation = AugmentationSettings::FromJson(r.Required("augmentation"), subject);
+  // Synthesized patches are standardized (zero mean, unit variance over the case), as z-score and
+  // percentile normalizations leave real ones; other normalizations would tell the two apart.
+  using NormalizationKind = NormalizationSpec::Kind;
+  const NormalizationKind normalization = c.channels.front().normalization.kind;
+  if (c.augmentation.enabled && c.augmentation.synthesisProbability > 0.0 &&
+      normalization != NormalizationKind::ZScore && normalization != NormalizationKind::PercentileZScore)
+    r.Fail("augmentation.synthesis", "needs the channel's normalization to be zscore or percentile:LOW,HIGH (it "
+                                     "standardizes synthesized patches as those do), not " +
+                                       c.channels.front().normalization.ToString());
   if (r.Has("loss"))
   {
     const JsonFields l = Fields(r.Required("loss"), "loss", subject,

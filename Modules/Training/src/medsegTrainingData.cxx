@@ -170,7 +170,7 @@ PreprocessCase(const TrainingCase & trainingCase, const TrainingConfig & config,
 {
   PreprocessedCase result = PreprocessCaseImages(trainingCase, config, cacheDir);
   const AugmentationSettings & a = config.augmentation;
-  if (a.enabled && a.synthesisProbability > 0.0)
+  if (a.enabled && a.synthesisProbability > 0.0 && trainingCase.split == "train") // validation: real images only
     result.tissue = ClusterTissueClasses(result.image, result.label, a.synthesisClassesInside, a.synthesisClassesOutside);
   return result;
 }

@@ -1,6 +1,7 @@
 #include "medsegError.h"
 #include "medsegIntensitySynthesis.h"
 #include "medsegPatchSampler.h"
+#include "medsegTrainingConfig.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -51,7 +52,7 @@ TEST(IntensitySynthesis, ClustersFindTheTissuesInsideAndOutsideTheLabel)
   const Slabs         s = MakeSlabs();
   const TissueClasses t = ClusterTissueClasses(s.c.image, s.c.label, 3, 2);
   ASSERT_EQ(t.fractions.size(), 5u);
-  EXPECT_TRUE(at::equal(t.map, s.truth)) << "every voxel in the class of the slab it was made from";
+  EXPECT_TRUE(at::equal(t.map.to(at::kLong), s.truth)) << "every voxel in the class of the slab it was made from";
   for (size_t k = 0; k < 5; ++k)
     EXPECT_NEAR(t.fractions[k], 0.2, 1e-12);
   const double expected[5] = { 0, 5, 10, 20, 30 };
@@ -81,7 +82,7 @@ TEST(IntensitySynthesis, EachClassGetsARandomIntensitySoEveryContrastOccurs)
   {
     std::mt19937_64  rng(100 + i);
     at::Generator    g = at::make_generator<at::CPUGeneratorImpl>(100 + i);
-    const at::Tensor x = SynthesizePatch(t.map, t.fractions, a, rng, g);
+    const at::Tensor x = SynthesizePatch(t.map.to(at::kLong), t.fractions, a, rng, g);
     ASSERT_EQ(x.sizes(), (std::vector<int64_t>{ 1, 20, 20, 20 }));
     ASSERT_TRUE(at::isfinite(x).all().item<bool>());
     // No spread and no blur: one value per class, and the whole case standardized.
@@ -112,7 +113,7 @@ TEST(IntensitySynthesis, EachClassGetsARandomIntensitySoEveryContrastOccurs)
     b.synthesisMaxBlur = maxBlur;
     std::mt19937_64 rng(7);
     at::Generator   g = at::make_generator<at::CPUGeneratorImpl>(7);
-    return SynthesizePatch(t.map, t.fractions, b, rng, g);
+    return SynthesizePatch(t.map.to(at::kLong), t.fractions, b, rng, g);
   };
   const at::Tensor sharp = draw(0.0);
   const at::Tensor blurred = draw(2.0);
@@ -167,4 +168,30 @@ TEST(IntensitySynthesis, ConfigReadsWritesAndRefusesTheSynthesisSettings)
     bad["synthesis"][key] = value;
     EXPECT_THROW(AugmentationSettings::FromJson(bad, "config.json"), InputError) << key;
   }
+}
+
+TEST(IntensitySynthesis, NeedsANormalizationThatStandardizesAsItDoes)
+{
+  nlohmann::json j = nlohmann::json::parse(R"({
+    "architecture": {"plugin": "unet", "hyper_parameters": {"features": [4, 8]}},
+    "input": {"channels": [{"name": "T1", "normalization": "percentile:0.5,99.5"}]},
+    "labels": [{"value": 0, "name": "background"}, {"value": 1, "name": "brain"}],
+    "patch_size": [16, 16, 16],
+    "augmentation": {"synthesis": {"probability": 0.5}}
+  })");
+  EXPECT_EQ(TrainingConfig::FromJson(j, "config.json").augmentation.synthesisProbability, 0.5);
+  j["input"]["channels"][0]["normalization"] = "zscore";
+  EXPECT_NO_THROW(TrainingConfig::FromJson(j, "config.json"));
+  j["input"]["channels"][0]["normalization"] = "minmax";
+  try
+  {
+    TrainingConfig::FromJson(j, "config.json");
+    ADD_FAILURE() << "synthesis with minmax normalization was accepted";
+  }
+  catch (const InputError & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("augmentation.synthesis"), std::string::npos) << e.what();
+  }
+  j["augmentation"]["synthesis"]["probability"] = 0.0; // off: any normalization
+  EXPECT_NO_THROW(TrainingConfig::FromJson(j, "config.json"));
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace
 {
@@ -123,6 +124,18 @@ TEST(Trainer, ResumeContinuesExactly)
   Trainer refused(changed, third);
   refused.SetCases(TrainingBalls(), {});
   EXPECT_THROW(refused.Run(), InputError);
+
+  // Synthesis off is no part of the resumable config (work folders from before it existed still
+  // resume); turning it on is a different configuration.
+  std::ifstream   stateFile(dir / "parts/checkpoints/last.json");
+  const auto      state = nlohmann::json::parse(stateFile);
+  EXPECT_TRUE(state["config"]["augmentation"].is_object());
+  EXPECT_FALSE(state["config"]["augmentation"].contains("synthesis"));
+  TrainingConfig synthesizing = TinyConfig(6, 3);
+  synthesizing.augmentation.synthesisProbability = 0.5;
+  Trainer refusedToo(synthesizing, third);
+  refusedToo.SetCases(TrainingBalls(), {});
+  EXPECT_THROW(refusedToo.Run(), InputError);
 }
 
 } // namespace
