@@ -500,6 +500,16 @@ TEST_F(SegmentCommand, TheProgressLineCoversEveryPhaseOfTheRun)
   }
   EXPECT_NE(r.err.find("100%", at), std::string::npos) << r.err;
   EXPECT_EQ(r.err.back(), '\n');
+  EXPECT_NE(r.out.find(", 1 thread(s)\n"), std::string::npos) << "the summary names the threads: " << r.out;
+  // The default (--threads 0) takes OMP_NUM_THREADS where it is set, as the summary says.
+  test::ProcessOptions three;
+  three.environment.emplace_back("OMP_NUM_THREADS", "3");
+  const auto byDefault = RunProcess(MEDSEG_EXECUTABLE,
+                                    { "segment", "--model", Model(), "--input", Input(), "--output", Output(),
+                                      "--patch-size", "16,12,8", "--normalize", "none", "--overwrite" },
+                                    three);
+  ASSERT_EQ(byDefault.exitCode, 0) << byDefault.err;
+  EXPECT_NE(byDefault.out.find(", 3 thread(s)\n"), std::string::npos) << byDefault.out;
   // Without the variable (and not on a terminal) nothing is drawn.
   const auto quiet = Segment({ "--overwrite" });
   ASSERT_EQ(quiet.exitCode, 0) << quiet.err;

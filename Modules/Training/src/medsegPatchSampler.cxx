@@ -93,19 +93,30 @@ SampleTissue(const PreprocessedCase & c, const at::Tensor & grid)
   const at::Tensor map = c.tissue.map.unsqueeze(0).unsqueeze(0); // a view: float already
   return at::grid_sampler(map, grid, /*nearest*/ 1, 1, true).squeeze(0).squeeze(0).round().to(at::kLong);
 }
+
+/** The image along the grid, trilinear: [C, Pz, Py, Px]. */
+at::Tensor
+SampleImage(const PreprocessedCase & c, const at::Tensor & grid)
+{
+  return at::grid_sampler(c.image.unsqueeze(0), grid, 0, 1, true).squeeze(0).contiguous();
+}
+
+/** The label along the grid: each class indicator trilinear, then arg-max (smoother than
+ * nearest): [Pz, Py, Px] int64. */
+at::Tensor
+SampleLabel(const PreprocessedCase & c, const at::Tensor & grid)
+{
+  const int64_t    classes = static_cast<int64_t>(c.foreground.size()) + 1;
+  const at::Tensor oneHot = at::one_hot(c.label, classes).permute({ 3, 0, 1, 2 }).to(at::kFloat).unsqueeze(0);
+  return at::grid_sampler(oneHot, grid, 0, 1, true).squeeze(0).argmax(0).contiguous();
+}
 } // namespace
 
 std::pair<at::Tensor, at::Tensor>
 ExtractPatch(const PreprocessedCase & c, const PatchTransform & t, const std::array<int64_t, 3> & patchSize)
 {
   const at::Tensor grid = SamplingGrid(c, t, patchSize);
-
-  // Image: trilinear; label: each class indicator trilinear, then arg-max (smoother than nearest).
-  const at::Tensor image = at::grid_sampler(c.image.unsqueeze(0), grid, 0, 1, true).squeeze(0);
-  const int64_t    classes = static_cast<int64_t>(c.foreground.size()) + 1;
-  const at::Tensor oneHot = at::one_hot(c.label, classes).permute({ 3, 0, 1, 2 }).to(at::kFloat).unsqueeze(0);
-  const at::Tensor label = at::grid_sampler(oneHot, grid, 0, 1, true).squeeze(0).argmax(0);
-  return { image.contiguous(), label.contiguous() };
+  return { SampleImage(c, grid), SampleLabel(c, grid) };
 }
 
 at::Tensor
@@ -307,15 +318,15 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
     const auto &     c = *m_Cases[std::uniform_int_distribution<size_t>(0, m_Cases.size() - 1)(rng)];
     bool             foreground = false;
     const auto       transform = DrawTransform(c, rng, generator, foreground);
-    auto [image, label] = ExtractPatch(c, transform, m_PatchSize);
-    const int  sliceAxis = m_SpatialDims == 2 ? m_SliceAxis : -1;
-    const bool synthesize = m_Augmentation.enabled && c.tissue.map.defined() && image.size(0) == 1 &&
+    // One grid for the image (or the tissue map it is synthesized from) and the label.
+    const at::Tensor grid = SamplingGrid(c, transform, m_PatchSize);
+    const int        sliceAxis = m_SpatialDims == 2 ? m_SliceAxis : -1;
+    const bool       synthesize = m_Augmentation.enabled && c.tissue.map.defined() && c.image.size(0) == 1 &&
                             Coin(rng, m_Augmentation.synthesisProbability);
-    if (synthesize)
-    {
-      const at::Tensor tissue = SampleTissue(c, SamplingGrid(c, transform, m_PatchSize));
-      image = SynthesizePatch(tissue, c.tissue.fractions, m_Augmentation, rng, generator, sliceAxis);
-    }
+    at::Tensor image = synthesize ? SynthesizePatch(SampleTissue(c, grid), c.tissue.fractions, m_Augmentation, rng,
+                                                    generator, sliceAxis)
+                                  : SampleImage(c, grid);
+    at::Tensor label = SampleLabel(c, grid);
     image = AugmentIntensities(image, m_Augmentation, rng, generator, sliceAxis);
     AugmentFieldOfView(image, label, m_Augmentation, rng, sliceAxis);
     if (m_SpatialDims == 2)
