@@ -343,13 +343,6 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   }
 #endif
 
-  // What --model names (one rule for every command); an archive is unpacked once, here.
-  const std::string modelPath = args.Get("model");
-  const ModelSource source = ModelSource::Resolve(modelPath);
-  const bool        isNNUNet = source.kind == ModelSource::Kind::NNUNet;
-  const bool        isMONAI = source.kind == ModelSource::Kind::MONAI;
-  const bool        bare = source.kind == ModelSource::Kind::TorchScript;
-
   const bool cropOn = args.Flag("crop-to-nonzero");
   const bool cropOff = args.Flag("no-crop-to-nonzero");
   if (cropOn && cropOff)
@@ -361,19 +354,29 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
     throw UsageError("--crop-to-nonzero cannot be combined with --stream-divisions (streamed runs segment the "
                      "whole image)");
   }
-  if (cropOn && bare)
-  {
-    throw UsageError("--crop-to-nonzero needs a model package (its label for class 0 is the background)");
-  }
   if (streaming)
   {
     if (!probabilities.empty() || !screenshot.empty())
       throw UsageError("--stream-divisions writes the label map only (and meshes); drop --probabilities/--screenshot");
-    if (bare)
-      throw UsageError("--stream-divisions needs a model package (its labels and normalization are known up front)");
     if (IsSliceLabelFormat(output))
       throw UsageError("--stream-divisions writes 3D label volumes (.nii.gz, .nii, .nrrd, .mha), not " +
                        std::filesystem::path(output).extension().string());
+  }
+
+  // What --model names (one rule for every command); an archive is unpacked once, here. Only the
+  // checks that depend on the kind of model come after it.
+  const std::string modelPath = args.Get("model");
+  const ModelSource source = ModelSource::Resolve(modelPath);
+  const bool        isNNUNet = source.kind == ModelSource::Kind::NNUNet;
+  const bool        isMONAI = source.kind == ModelSource::Kind::MONAI;
+  const bool        bare = source.kind == ModelSource::Kind::TorchScript;
+  if (cropOn && bare)
+  {
+    throw UsageError("--crop-to-nonzero needs a model package (its label for class 0 is the background)");
+  }
+  if (streaming && bare)
+  {
+    throw UsageError("--stream-divisions needs a model package (its labels and normalization are known up front)");
   }
 
   const int torchThreads = SetTorchThreads(static_cast<int>(threads)); // 0: one per physical core

@@ -440,6 +440,9 @@ TEST_F(SegmentCommandCrop, ContradictoryOrUnsupportedCropFlagsAreUsageErrors)
     EXPECT_FALSE(fs::exists(Output()));
   };
   check(SegmentWith("new.medseg", { "--crop-to-nonzero", "--no-crop-to-nonzero" }), "contradict");
+  // Flag contradictions are found before the model is opened: a broken archive is not reported.
+  test::WriteText(m_Dir / "broken.medseg", "not an archive");
+  check(SegmentWith("broken.medseg", { "--crop-to-nonzero", "--no-crop-to-nonzero" }), "contradict");
   WriteImageFile(m_Image.GetPointer(), m_Dir / "ball.mha", false);
   check(RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", m_Dir / "new.medseg", "--input", m_Dir / "ball.mha",
                                         "--output", Output(), "--stream-divisions", "2", "--crop-to-nonzero" }),
