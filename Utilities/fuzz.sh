@@ -68,7 +68,10 @@ if [[ ! -f "$build/build.ninja" ]]; then
 fi
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("medsegFuzz$t"); done
-flock "$lock" ninja -C "$build" -j "$jobs" "${build_targets[@]}" || exit 2
+# The lock only when there is something to build: runs do not wait for another folder's build.
+if ! ninja -C "$build" -n "${build_targets[@]}" 2>/dev/null | grep -q '^ninja: no work to do'; then
+  flock "$lock" ninja -C "$build" -j "$jobs" "${build_targets[@]}" || exit 2
+fi
 
 # --- Run -------------------------------------------------------------------------------------------
 # Sanitizer findings are reported with a stack; LibTorch's, ITK's and GDCM's own libraries are
