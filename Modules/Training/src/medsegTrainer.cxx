@@ -48,7 +48,9 @@ Mean(const std::vector<double> & v)
   return v.empty() ? 0.0 : s / static_cast<double>(v.size());
 }
 
-/** The config without the keys that may change between a run and its resumption. */
+/** The config without the keys that may change between a run and its resumption. A stored one is
+ * compared after FromJson read it back, so that keys a later version added (with a default that
+ * changes nothing, e.g. augmentation.synthesis) do not stop older work folders from resuming. */
 json
 ResumableConfig(const TrainingConfig & config)
 {
@@ -57,9 +59,6 @@ ResumableConfig(const TrainingConfig & config)
     j["training"].erase(key);
   for (const char * key : { "crop_to_nonzero", "tta", "postprocess" })
     j["inference"].erase(key); // written into the package only: no part of training
-  // Off, synthesis draws nothing: work folders from before it existed still resume.
-  if (config.augmentation.synthesisProbability == 0.0)
-    j["augmentation"].erase("synthesis");
   return j;
 }
 
@@ -328,7 +327,7 @@ Trainer::Run()
     if (!in)
       throw InputError(statePath, "no checkpoint to resume from");
     const json state = json::parse(in);
-    if (state.at("config") != resumable)
+    if (ResumableConfig(TrainingConfig::FromJson(state.at("config"), statePath)) != resumable)
       throw InputError(statePath, "was written with a different configuration (only training.steps, "
                                   "validation_every, patience, log_every, threads and inference.crop_to_nonzero, "
                                   "tta and postprocess may change on resume)");
