@@ -67,13 +67,13 @@ main(int argc, char ** argv)
   for (const fs::path & path : inputs)
   {
     std::fprintf(stderr, "running %s\n", path.string().c_str());
-    std::ifstream              in(path, std::ios::binary);
-    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.eof() && in.fail())
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
     {
-      std::fprintf(stderr, "%s: cannot be read\n", path.string().c_str());
+      std::fprintf(stderr, "%s: cannot be opened\n", path.string().c_str());
       return 2;
     }
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
   }
   std::printf("replayed %zu input(s)\n", inputs.size());
