@@ -16,6 +16,13 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    include <sanitizer/common_interface_defs.h>
+#    define MEDSEG_FUZZ_WITH_SANITIZER_RUNTIME 1
+#  endif
+#endif
+
 namespace medseg::fuzz
 {
 
@@ -74,7 +81,13 @@ private:
  * (GDCM's assertions, ITK's vnl on a non-finite NIfTI orientation) would be reported by libFuzzer
  * from inside the child, which then exits normally, and MedSeg would go on to read the file in the
  * fuzzing process. With the defaults, the child dies of the signal and MedSeg refuses the file,
- * which is what it does outside the fuzzer. Call once, from LLVMFuzzerInitialize. */
+ * which is what it does outside the fuzzer.
+ *
+ * The child also drops libFuzzer's sanitizer death callback. ASan makes a failed `operator new`
+ * fatal instead of throwing std::bad_alloc, so a child that reaches the probe's memory cap (the
+ * DICOM `regress-oom-4GiB-element-length` input) dies in ASan's report; with the callback it would
+ * first write a crash-* file into the parent's artifact folder, a finding the parent never had (it
+ * refuses the file). Call once, from LLVMFuzzerInitialize. */
 inline void
 DefaultSignalsInForkedChildren()
 {
@@ -83,6 +96,9 @@ DefaultSignalsInForkedChildren()
     {
       std::signal(s, SIG_DFL);
     }
+#ifdef MEDSEG_FUZZ_WITH_SANITIZER_RUNTIME
+    __sanitizer_set_death_callback(nullptr);
+#endif
   });
 }
 

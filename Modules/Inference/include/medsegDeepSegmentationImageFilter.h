@@ -129,9 +129,9 @@ protected:
   itk::DataObject::Pointer
   MakeOutput(DataObjectPointerArraySizeType index) override;
 
-  /** Also sets output 1's number of components: the model is probed once (one forward pass
-   * on a blank patch) when its number of classes is not known yet, so that a writer connected
-   * to output 1 in a pipeline sees the right pixel size before the data are generated. */
+  /** Also sets output 1's number of components from the model's GetNumberOfClasses() (no forward
+   * pass), so that a writer connected to output 1 sees the right pixel size before the data are
+   * generated; a model that does not know its class count leaves it to the first run. */
   void
   GenerateOutputInformation() override;
   void
