@@ -190,51 +190,6 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
   return s;
 }
 
-/** Class probabilities re-indexed by label value (component v = probability of label v), as
- * post-processing expects; a single sigmoid output becomes [1 - p, p]. Null when label values are
- * too large to index (> 255) or there are no probabilities. */
-ProbabilityImage3::Pointer
-ProbabilitiesByLabelValue(const ProbabilityImage3 * classes, const std::vector<unsigned int> & labelOfClass)
-{
-  if (classes == nullptr || labelOfClass.empty())
-    return nullptr;
-  const unsigned int k = classes->GetNumberOfComponentsPerPixel();
-  const unsigned int top = *std::max_element(labelOfClass.begin(), labelOfClass.end());
-  const bool         identity = k >= 2 && k == labelOfClass.size() &&
-                        [&] {
-                          for (unsigned int c = 0; c < k; ++c)
-                            if (labelOfClass[c] != c)
-                              return false;
-                          return true;
-                        }();
-  if (identity)
-    return const_cast<ProbabilityImage3 *>(classes);
-  if (top > 255 || labelOfClass.size() < 2)
-    return nullptr;
-  auto out = ProbabilityImage3::New();
-  out->CopyInformation(classes);
-  out->SetRegions(classes->GetLargestPossibleRegion());
-  out->SetNumberOfComponentsPerPixel(top + 1);
-  out->Allocate(true);
-  const size_t  n = classes->GetLargestPossibleRegion().GetNumberOfPixels();
-  const float * in = classes->GetBufferPointer();
-  float *       o = out->GetBufferPointer();
-  for (size_t i = 0; i < n; ++i)
-  {
-    if (k == 1)
-    {
-      o[i * (top + 1) + labelOfClass[0]] += 1.0f - in[i];
-      o[i * (top + 1) + labelOfClass[1]] += in[i];
-    }
-    else
-    {
-      for (unsigned int c = 0; c < k && c < labelOfClass.size(); ++c)
-        o[i * (top + 1) + labelOfClass[c]] += in[i * k + c];
-    }
-  }
-  return out;
-}
-
 /** "model 'NAME' takes N input(s) (A, B)": the package's channels, for count mismatches. */
 std::string
 DescribePackageChannels(const ModelPackage & package)
@@ -556,7 +511,7 @@ RunSegment(const ParsedArguments & args, ReturnParameters * returned)
   {
     progress.SetPhase("post-processing", 0.85, 0.9);
     ProbabilityImage3::Pointer byLabel =
-      refineWithProbabilities ? ProbabilitiesByLabelValue(classProbabilities, result.labelOfClass) : nullptr;
+      refineWithProbabilities ? ProbabilitiesByLabelValue(result) : nullptr;
     labels = ApplyPostProcessing(labels, postprocess, streaming ? nullptr : images.front().GetPointer(), byLabel);
   }
 

@@ -22,6 +22,14 @@ struct Segmentation
   LabelTable                table; //!< every label value it can write: name and colour
 };
 
+/** The class probabilities re-indexed by label value, as edge-aware post-processing takes them:
+ * component v is the probability of label value v (0 for values no class maps to). A single
+ * sigmoid output p becomes [1 - p, p] at the two label values. The segmentation's own image when
+ * class k already is label k; null when there are no probabilities or class -> label map, or a
+ * label value is above 255 (one component per value would not be worth holding). */
+ProbabilityImage3::Pointer
+ProbabilitiesByLabelValue(const Segmentation & segmentation);
+
 /** \brief A model source made runnable: channels in, one label map out, geometry preserved.
  *
  * One interface for every model source MedSeg reads: a MedSeg package or bare TorchScript file
