@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace medseg::detail
 {
@@ -41,6 +42,10 @@ public:
     , m_Subject(subject)
     , m_What(what)
   {}
+  ~Machine();
+  Machine(const Machine &) = delete;
+  Machine &
+  operator=(const Machine &) = delete;
 
   PickleValuePtr
   Run();
@@ -168,7 +173,14 @@ private:
   Ptr
   NewInstance(const PickleValue & cls, std::vector<PickleValuePtr> args);
   void
-  SetItems(PickleValue & target, const std::vector<PickleValuePtr> & items);
+  SetItems(const Ptr & target, const std::vector<PickleValuePtr> & items);
+  /** Records a value that gains references after it was made (APPEND, SETITEM, BUILD): only
+   * such a value can close a reference cycle, which shared ownership never frees. */
+  void
+  Mutating(const Ptr & target);
+  /** Whether a value reachable from a mutated one reaches itself. */
+  bool
+  HasCycle() const;
   void
   Dispatch(unsigned char op);
 
@@ -183,7 +195,82 @@ private:
   std::vector<size_t>                    m_Marks;
   std::unordered_map<uint64_t, Ptr>      m_Memo;
   bool                                   m_Stopped{ false };
+  bool                                   m_Finished{ false };
+  std::vector<std::weak_ptr<PickleValue>> m_Mutated;
+  std::unordered_set<const PickleValue *> m_MutatedSet;
 };
+
+Machine::~Machine()
+{
+  // A refused pickle may have closed a cycle (a list appended to itself): empty every mutated
+  // value so that the cycle's members are freed (found by the sanitizer build).
+  if (!m_Finished)
+  {
+    for (const auto & weak : m_Mutated)
+    {
+      if (const Ptr value = weak.lock())
+      {
+        PickleBuilder::Clear(*value);
+      }
+    }
+  }
+}
+
+void
+Machine::Mutating(const Ptr & target)
+{
+  if (m_MutatedSet.insert(target.get()).second)
+  {
+    m_Mutated.push_back(target);
+  }
+}
+
+bool
+Machine::HasCycle() const
+{
+  // Iterative depth-first search (a fuzzed pickle nests deeper than the call stack allows).
+  enum class Mark
+  {
+    Open,
+    Done
+  };
+  std::unordered_map<const PickleValue *, Mark>                  marks;
+  std::vector<std::pair<const PickleValue *, std::vector<const PickleValue *>>> path;
+  for (const auto & weak : m_Mutated)
+  {
+    const Ptr root = weak.lock();
+    if (!root || marks.count(root.get()))
+    {
+      continue;
+    }
+    marks[root.get()] = Mark::Open;
+    path.emplace_back(root.get(), PickleBuilder::Children(*root));
+    while (!path.empty())
+    {
+      auto & [node, pending] = path.back();
+      if (pending.empty())
+      {
+        marks[node] = Mark::Done;
+        path.pop_back();
+        continue;
+      }
+      const PickleValue * child = pending.back();
+      pending.pop_back();
+      const auto found = marks.find(child);
+      if (found != marks.end())
+      {
+        if (found->second == Mark::Open)
+        {
+          return true;
+        }
+        continue;
+      }
+      marks[child] = Mark::Open;
+      path.emplace_back(child, PickleBuilder::Children(*child));
+    }
+  }
+  return false;
+}
 
 void
 Machine::PushInteger(const unsigned char * bytes, uint64_t n)
@@ -279,26 +366,27 @@ Machine::NewInstance(const PickleValue & cls, std::vector<PickleValuePtr> args)
 }
 
 void
-Machine::SetItems(PickleValue & target, const std::vector<PickleValuePtr> & items)
+Machine::SetItems(const Ptr & target, const std::vector<PickleValuePtr> & items)
 {
+  Mutating(target);
   if (items.size() % 2 != 0)
   {
     Fail("odd number of items for SETITEMS");
   }
   for (size_t i = 0; i < items.size(); i += 2)
   {
-    if (target.GetKind() == Kind::Dict)
+    if (target->GetKind() == Kind::Dict)
     {
-      PickleBuilder::SetItem(target, items[i], items[i + 1]);
+      PickleBuilder::SetItem(*target, items[i], items[i + 1]);
     }
-    else if (target.GetKind() == Kind::Object)
+    else if (target->GetKind() == Kind::Object)
     {
       // __setitem__ of an unknown class: kept as (key, value) arguments.
-      PickleBuilder::Append(target, PickleBuilder::NewSequence(Kind::Tuple, { items[i], items[i + 1] }));
+      PickleBuilder::Append(*target, PickleBuilder::NewSequence(Kind::Tuple, { items[i], items[i + 1] }));
     }
     else
     {
-      Fail("SETITEM on a " + target.KindName());
+      Fail("SETITEM on a " + target->KindName());
     }
   }
 }
@@ -434,6 +522,7 @@ Machine::Dispatch(unsigned char op)
       {
         Fail("APPEND to a " + list->KindName());
       }
+      Mutating(list);
       PickleBuilder::Append(*list, std::move(item));
       break;
     }
@@ -446,6 +535,7 @@ Machine::Dispatch(unsigned char op)
       {
         Fail(std::string(op == 'e' ? "APPENDS" : "ADDITEMS") + " to a " + target->KindName());
       }
+      Mutating(target);
       for (auto & item : items)
       {
         PickleBuilder::Append(*target, std::move(item));
@@ -458,7 +548,7 @@ Machine::Dispatch(unsigned char op)
     case 'd': // DICT
     {
       Ptr dict = PickleBuilder::New(Kind::Dict);
-      SetItems(*dict, PopMark());
+      SetItems(dict, PopMark());
       Push(std::move(dict));
       break;
     }
@@ -466,13 +556,13 @@ Machine::Dispatch(unsigned char op)
     {
       Ptr value = Pop();
       Ptr key = Pop();
-      SetItems(*Top(), { std::move(key), std::move(value) });
+      SetItems(Top(), { std::move(key), std::move(value) });
       break;
     }
     case 'u': // SETITEMS
     {
       std::vector<PickleValuePtr> items = PopMark();
-      SetItems(*Top(), items);
+      SetItems(Top(), items);
       break;
     }
     case ')': // EMPTY_TUPLE
@@ -568,6 +658,7 @@ Machine::Dispatch(unsigned char op)
       Ptr target = Top();
       if (target->GetKind() == Kind::Object && !PickleBuilder::IsGlobal(*target))
       {
+        Mutating(target);
         PickleBuilder::SetState(*target, std::move(state));
       }
       break;
@@ -631,9 +722,16 @@ Machine::Run()
     Dispatch(m_Data[m_Pos++]);
   }
   Ptr result = Pop();
+  if (HasCycle())
+  {
+    // Python rebuilds such an object graph; shared ownership would never free it. A checkpoint
+    // of tensors and plain values (state dicts, nnU-Net's and MONAI's) never holds one.
+    Fail("a value contains itself (a reference cycle); MedSeg reads checkpoints of tensors and plain values only");
+  }
   // Drop the memo and stack before returning: their destruction is iterative (PickleValue).
   m_Memo.clear();
   m_Stack.clear();
+  m_Finished = true;
   return result;
 }
 

@@ -54,6 +54,12 @@ public:
   SetItem(PickleValue & dict, PickleValuePtr key, PickleValuePtr value);
   static void
   SetState(PickleValue & object, PickleValuePtr state);
+  /** Drops every value `value` refers to (items, dict entries, state): breaks reference cycles. */
+  static void
+  Clear(PickleValue & value);
+  /** The values `value` refers to directly (items, dict keys and values, state). */
+  static std::vector<const PickleValue *>
+  Children(const PickleValue & value);
   /** Sets only what was not known when the value was made (the tensor of a Tensor value). */
   static void
   SetTensor(PickleValue & value, at::Tensor tensor);

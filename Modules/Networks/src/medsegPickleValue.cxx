@@ -1,5 +1,6 @@
 #include "medsegPickleMachine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -378,6 +379,35 @@ void
 PickleBuilder::SetState(PickleValue & object, PickleValuePtr state)
 {
   object.m_State = std::move(state);
+}
+void
+PickleBuilder::Clear(PickleValue & value)
+{
+  // Moved out first: freeing the children may free values whose destructors look at this one.
+  std::vector<PickleValuePtr>       items = std::move(value.m_Items);
+  std::vector<PickleValue::DictItem> dict = std::move(value.m_DictItems);
+  PickleValuePtr                     state = std::move(value.m_State);
+  value.m_Items.clear();
+  value.m_DictItems.clear();
+  value.m_DictIndex.clear();
+  value.m_State.reset();
+}
+std::vector<const PickleValue *>
+PickleBuilder::Children(const PickleValue & value)
+{
+  std::vector<const PickleValue *> children;
+  for (const auto & item : value.m_Items)
+  {
+    children.push_back(item.get());
+  }
+  for (const auto & [key, item] : value.m_DictItems)
+  {
+    children.push_back(key.get());
+    children.push_back(item.get());
+  }
+  children.push_back(value.m_State.get());
+  children.erase(std::remove(children.begin(), children.end(), nullptr), children.end());
+  return children;
 }
 void
 PickleBuilder::SetTensor(PickleValue & value, at::Tensor tensor)

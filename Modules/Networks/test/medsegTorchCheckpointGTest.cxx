@@ -449,6 +449,31 @@ TEST(TorchCheckpointPickle, DeeplyNestedValuesAreReleasedWithoutRecursion)
   value.reset(); // must not overflow the stack
 }
 
+TEST(TorchCheckpointPickle, ReferenceCyclesAreRefusedAndFreed)
+{
+  // A list appended to itself, a dict that is its own value, an object whose state is itself:
+  // refused in one line. The same cycles in a pickle refused later for another reason must be
+  // freed too (the sanitizer build's leak check sees it; found there).
+  using namespace std::string_literals;
+  const medseg::test::TemporaryDirectory directory;
+  const std::string                      path = directory / "cycle.pth";
+  const std::string list = "\x80\x02]q\x00h\x00" "a"s;
+  const std::string dict = "\x80\x02}q\x00X\x01\x00\x00\x00kh\x00s"s;
+  const std::string object = "\x80\x02" "c__main__\nThing\n)\x81q\x00h\x00" "b"s;
+  for (const std::string & pickle : { list, dict, object })
+  {
+    WriteArchive(path, { { "data.pkl", pickle + "." } });
+    ExpectInputError([&] { medseg::ReadTorchCheckpoint(path); }, path, "reference cycle");
+    WriteArchive(path, { { "data.pkl", pickle + "\xff" } });
+    ExpectInputError([&] { medseg::ReadTorchCheckpoint(path); }, path, "unknown pickle opcode 0xff");
+  }
+  // Sharing without a cycle stays legal: a list holding the same dict twice.
+  WriteArchive(path, { { "data.pkl", "\x80\x02](}q\x00h\x00" "e."s } });
+  const PickleValuePtr shared = medseg::ReadTorchCheckpoint(path);
+  ASSERT_EQ(shared->Items().size(), 2u);
+  EXPECT_EQ(shared->Items()[0], shared->Items()[1]);
+}
+
 TEST(TorchCheckpointStateDict, KeepsOrderAndRefusesNonTensorsNamingTheKey)
 {
   const auto t = [](float v) { return PickleValue::MakeTensor(torch::full({ 2 }, v)); };
