@@ -217,6 +217,7 @@ ReadDicomSeries(const std::string & folder)
           auto io = itk::GDCMImageIO::New();
           io->SetFileName(file);
           io->ReadImageInformation();
+          detail::DicomPixelDataProblem(file); // whether the whole parse survives; judged below
         }
       }
       return uids.empty() ? 1 : 0;
@@ -247,6 +248,14 @@ ReadDicomSeries(const std::string & folder)
                        " DICOM series; point MedSeg at a folder that holds exactly one");
   }
   const std::vector<std::string> files = names->GetFileNames(uids.front());
+  for (const std::string & file : files)
+  {
+    const std::string problem = detail::DicomPixelDataProblem(file);
+    if (!problem.empty())
+    {
+      throw InputError(folder, "holds a DICOM file, " + fs::path(file).filename().string() + ", that " + problem);
+    }
+  }
   {
     // The header checks of single files (components, size, spacing) on the first slice.
     auto first = itk::GDCMImageIO::New();
@@ -400,6 +409,7 @@ OpenImageFile(const std::string & path, bool channels, bool volumes = false)
   {
     throw InputError(path, problem);
   }
+  detail::CheckHeaderText(path);
   ProbeHeaderInIsolation(path);
   OpenedImageFile opened;
   {

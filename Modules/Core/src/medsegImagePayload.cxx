@@ -4,6 +4,7 @@
 #include "medsegImagePayload.h"
 
 #include "medsegError.h"
+#include "medsegNiftiHeader.h"
 
 #include <zlib.h>
 
@@ -38,6 +39,42 @@ MaxDecompressedBytes()
     }
   }
   return static_cast<uint64_t>(std::min(gib, 1.0e9) * static_cast<double>(1ull << 30));
+}
+
+uint64_t
+FileSize(const fs::path & path)
+{
+  std::error_code ec;
+  const auto      size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+std::string
+Bytes(uint64_t n)
+{
+  return std::to_string(n) + " bytes";
+}
+
+void
+CheckCompressedClaim(const std::string & path, uint64_t payload, uint64_t compressed, uint64_t maxRatio)
+{
+  constexpr uint64_t slack = 1u << 16; // stream headers, and ratios are asymptotic
+  if (maxRatio > 0 && compressed < (payload - std::min(payload, slack)) / maxRatio)
+  {
+    throw InputError(path, "its header claims " + Bytes(payload) + " of voxel data, more than its " +
+                             Bytes(compressed) + " of compressed data can hold (at most " + std::to_string(maxRatio) +
+                             ":1); the file is corrupt, truncated or a decompression bomb");
+  }
+  const uint64_t cap = MaxDecompressedBytes();
+  if (payload > cap)
+  {
+    std::ostringstream gib;
+    gib.precision(3);
+    gib << static_cast<double>(payload) / (1ull << 30) << " GiB of voxel data, more than the "
+        << static_cast<double>(cap) / (1ull << 30) << " GiB limit for compressed images; set "
+        << "MEDSEG_MAX_DECOMPRESSED_GIB to raise it";
+    throw InputError(path, "would decompress to " + gib.str());
+  }
 }
 
 namespace
@@ -222,74 +259,6 @@ ReadNiftiLayout(const std::string & header, const std::string & path)
   return layout; // voxelOffset 0: not a single-file NIfTI (e.g. .hdr/.img): ITK checks those itself
 }
 
-/** What a MetaImage header says about where its voxels are. */
-struct MetaLayout
-{
-  uint64_t    headerBytes{ 0 }; //!< up to the end of the ElementDataFile line; 0: no such line
-  std::string dataFile;         //!< "LOCAL", a file name, "LIST" or a pattern
-  bool        compressed{ false };
-  uint64_t    compressedSize{ 0 }; //!< CompressedDataSize, 0 when not stated
-};
-
-/** The value of a `Key = value` MetaImage line, trimmed. */
-std::string
-MetaValue(const std::string & line)
-{
-  const auto  eq = line.find('=');
-  std::string value = eq == std::string::npos ? "" : line.substr(eq + 1);
-  value.erase(0, value.find_first_not_of(" \t"));
-  value.erase(value.find_last_not_of(" \t\r") + 1);
-  return value;
-}
-
-/** The key of a MetaImage line: up to '=' or white space. */
-std::string
-MetaKey(const std::string & line)
-{
-  const auto end = line.find_first_of(" \t=");
-  return line.substr(0, end);
-}
-
-MetaLayout
-ReadMetaLayout(const std::string & path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::string   line;
-  MetaLayout    layout;
-  uint64_t      consumed = 0;
-  std::set<std::string> keys;
-  // A header is a few hundred bytes; stop at 1 MiB so that a binary file is not read line by line.
-  while (consumed < (1u << 20) && std::getline(in, line))
-  {
-    consumed += line.size() + 1;
-    const std::string key = MetaKey(line);
-    // Found by fuzzing: ITK's MetaIO reads a header twice (information, then voxels) and a key
-    // given twice (NDims, DimSize, ElementType) can mean different images to the two reads: a
-    // free of a pointer never allocated, a division by zero, a 32 GiB allocation. MetaIO never
-    // writes a key twice, so such a header is corrupt.
-    if (!key.empty() && line.find('=') != std::string::npos && !keys.insert(key).second)
-    {
-      throw InputError(path, "its MetaImage header gives '" + key + "' twice; the file is corrupt");
-    }
-    if (key == "CompressedData")
-    {
-      const std::string value = MetaValue(line);
-      layout.compressed = value == "True" || value == "true" || value == "1";
-    }
-    else if (key == "CompressedDataSize")
-    {
-      layout.compressedSize = std::strtoull(MetaValue(line).c_str(), nullptr, 10);
-    }
-    else if (key == "ElementDataFile")
-    {
-      layout.headerBytes = consumed;
-      layout.dataFile = MetaValue(line);
-      return layout;
-    }
-  }
-  return layout;
-}
-
 /** What a NRRD header says about its encoding and where its voxels are. */
 struct NrrdLayout
 {
@@ -346,109 +315,6 @@ ReadNrrdLayout(const std::string & path)
     }
   }
   return layout;
-}
-
-/** The size of a file, or 0 if it cannot be read. */
-uint64_t
-FileSize(const fs::path & path)
-{
-  std::error_code ec;
-  const auto      size = fs::file_size(path, ec);
-  return ec ? 0 : static_cast<uint64_t>(size);
-}
-
-std::string
-Bytes(uint64_t n)
-{
-  return std::to_string(n) + " bytes";
-}
-
-/** The most bytes a deflate stream (zlib, gzip; PNG) can expand to per compressed byte: a
- * 258-byte match coded in 2 bits gives 1032:1 (zlib's technical notes). */
-constexpr uint64_t DeflateMaxRatio = 1032;
-
-/** Refuses a compressed file whose header claims more voxel data than `compressed` bytes of a
- * stream with at most `maxRatio` : 1 expansion can hold (0: no such bound, as for bzip2). This
- * runs before anything is allocated: a 341-byte MetaImage that claims 1024^3 floats is refused
- * here instead of allocating 4 GiB. */
-void
-CheckCompressedClaim(const std::string & path, uint64_t payload, uint64_t compressed, uint64_t maxRatio)
-{
-  constexpr uint64_t slack = 1u << 16; // stream headers, and ratios are asymptotic
-  if (maxRatio > 0 && compressed < (payload - std::min(payload, slack)) / maxRatio)
-  {
-    throw InputError(path, "its header claims " + Bytes(payload) + " of voxel data, more than its " +
-                             Bytes(compressed) + " of compressed data can hold (at most " + std::to_string(maxRatio) +
-                             ":1); the file is corrupt, truncated or a decompression bomb");
-  }
-  const uint64_t cap = MaxDecompressedBytes();
-  if (payload > cap)
-  {
-    std::ostringstream gib;
-    gib.precision(3);
-    gib << static_cast<double>(payload) / (1ull << 30) << " GiB of voxel data, more than the "
-        << static_cast<double>(cap) / (1ull << 30) << " GiB limit for compressed images; set "
-        << "MEDSEG_MAX_DECOMPRESSED_GIB to raise it";
-    throw InputError(path, "would decompress to " + gib.str());
-  }
-}
-
-void
-CheckMetaImage(const std::string & path, uint64_t payload)
-{
-  const MetaLayout meta = ReadMetaLayout(path);
-  if (meta.headerBytes == 0)
-  {
-    return; // no ElementDataFile: ITK refuses the header itself
-  }
-  const bool     local = meta.dataFile == "LOCAL";
-  const bool     single = !local && !meta.dataFile.empty() && meta.dataFile.find_first_of(" %") == std::string::npos &&
-                      meta.dataFile != "LIST";
-  const fs::path dataPath = local ? fs::path(path) : fs::path(path).parent_path() / meta.dataFile;
-  if (!local && !single)
-  {
-    // A list of slice files or a file pattern: ITK opens each; only the cap is checked here, and
-    // a pattern's step (`ElementDataFile = slice%03d.raw MIN MAX STEP`): MetaIO divides by it, and
-    // a step of 0 was a division by zero (SIGFPE; found by fuzzing).
-    std::istringstream fields(meta.dataFile);
-    std::string        pattern, first, last, step;
-    fields >> pattern >> first >> last >> step;
-    if (meta.dataFile != "LIST" && !step.empty() && std::strtol(step.c_str(), nullptr, 10) == 0)
-    {
-      throw InputError(path, "its ElementDataFile pattern '" + meta.dataFile + "' has a step of 0");
-    }
-    if (meta.compressed)
-    {
-      CheckCompressedClaim(path, payload, 0, 0); // the cap only
-    }
-    return;
-  }
-  std::error_code ec;
-  if (!local && !fs::exists(dataPath, ec))
-  {
-    throw InputError(path, "its data file " + dataPath.string() + " does not exist");
-  }
-  const uint64_t present = local ? FileSize(dataPath) - std::min(FileSize(dataPath), meta.headerBytes)
-                                 : FileSize(dataPath);
-  if (meta.compressed)
-  {
-    // The header may state the size of the zlib stream; the file must hold at least that much.
-    if (meta.compressedSize > 0 && present < meta.compressedSize)
-    {
-      throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(meta.compressedSize) +
-                               " bytes of compressed voxel data present" +
-                               (local ? std::string() : " in " + dataPath.filename().string()));
-    }
-    CheckCompressedClaim(path, payload, meta.compressedSize > 0 ? std::min(present, meta.compressedSize) : present,
-                         DeflateMaxRatio);
-    return;
-  }
-  if (present < payload)
-  {
-    throw InputError(path, "is truncated: " + std::to_string(present) + " of " + std::to_string(payload) +
-                             " bytes of voxel data present" +
-                             (local ? std::string() : " in " + dataPath.filename().string()));
-  }
 }
 
 void
@@ -582,6 +448,48 @@ DescribeUnreadableFormat(const std::string & path)
            "save it as NIfTI-1 (.nii, .nii.gz), NRRD or MetaImage";
   }
   return "";
+}
+
+void
+CheckNiftiSformText(const std::string & path)
+{
+  // Found by fuzzing: ITK tests whether an sform is affine with a float SVD, which never ends on
+  // a matrix such as [[1, 0, 0], [1.3e28, 1.5, 0], [0, 0, 131072]]: the header parse hung.
+  // A voxel is at most a metre across; an sform entry beyond 1e6 mm is corruption.
+  const std::optional<Nifti1Header> header = ReadNifti1Header(path);
+  if (!header || header->sformCode <= 0)
+  {
+    return;
+  }
+  for (const auto & row : header->srow)
+  {
+    for (size_t c = 0; c < 4; ++c)
+    {
+      const double limit = c < 3 ? 1.0e6 : 1.0e9;
+      if (!std::isfinite(row[c]) || std::abs(row[c]) > limit)
+      {
+        std::ostringstream os;
+        os << "its NIfTI sform holds " << row[c] << ", " << (c < 3 ? "a voxel axis" : "an offset")
+           << " beyond " << limit << " mm; the header is corrupt";
+        throw InputError(path, os.str());
+      }
+    }
+  }
+}
+
+void
+CheckHeaderText(const std::string & path)
+{
+  std::string lower = path;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (EndsWith(lower, ".mha") || EndsWith(lower, ".mhd"))
+  {
+    CheckMetaImageText(path);
+  }
+  else if (EndsWith(lower, ".nii") || EndsWith(lower, ".nii.gz") || EndsWith(lower, ".hdr"))
+  {
+    CheckNiftiSformText(path);
+  }
 }
 
 void

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,48 @@ ReadFileHead(const std::string & path, size_t count);
  * (a positive number of GiB) or 4 GiB. */
 uint64_t
 MaxDecompressedBytes();
+
+/** The size of a file, or 0 if it cannot be read. */
+uint64_t
+FileSize(const std::filesystem::path & path);
+
+/** "<n> bytes". */
+std::string
+Bytes(uint64_t n);
+
+/** The most bytes a deflate stream (zlib, gzip; PNG) can expand to per compressed byte: a
+ * 258-byte match coded in 2 bits gives 1032:1 (zlib's technical notes). */
+constexpr uint64_t DeflateMaxRatio = 1032;
+
+/** Refuses a compressed file whose header claims more voxel data (`payload` bytes) than
+ * `compressed` bytes of a stream with at most `maxRatio` : 1 expansion can hold (0: no such
+ * bound, as for bzip2), or more than MaxDecompressedBytes(). This runs before anything is
+ * allocated: a 341-byte MetaImage that claims 1024^3 floats is refused here instead of
+ * allocating 4 GiB. Throws InputError(path, ...). */
+void
+CheckCompressedClaim(const std::string & path, uint64_t payload, uint64_t compressed, uint64_t maxRatio);
+
+/** The checks of a header's text that run before any library parses it, by the file's extension:
+ * for MetaImage, the sizes and ElementDataFile that MetaIO would misread (CheckMetaImageText);
+ * for NIfTI-1, an sform ITK cannot decompose (CheckNiftiSformText); other formats have none. Throws InputError(path, ...). */
+void
+CheckHeaderText(const std::string & path);
+
+/** Refuses a NIfTI-1 sform (when its code is set) with an entry that is not finite or is beyond
+ * 1e6 mm (axes) or 1e9 mm (offsets): ITK's header parse never ends on some of them. */
+void
+CheckNiftiSformText(const std::string & path);
+
+/** Refuses a MetaImage header whose keys repeat, whose NDims or DimSize are not whole numbers in
+ * range, or whose ElementDataFile is empty or malformed (a LIST dimension, a printf pattern). */
+void
+CheckMetaImageText(const std::string & path);
+
+/** The MetaImage (.mha, .mhd) part of CheckPayloadComplete: a header MetaIO would misread (keys
+ * given twice, sizes that are not whole numbers, an empty or malformed ElementDataFile) and
+ * voxel data that is missing or could not hold what the header claims (`payload` bytes). */
+void
+CheckMetaImage(const std::string & path, uint64_t payload);
 
 /** Why a file that ITK will not read is not an image MedSeg can read, when that is known from its
  * first bytes (a NIfTI-2 header), else "". */
@@ -51,6 +94,12 @@ ReadNiftiSform(const std::string & path);
  * Throws InputError(path, ...). */
 void
 CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path, bool refuseNonFinite = true);
+
+/** What is wrong with the pixels of the DICOM file `file` before ITK decodes them (a pixel format
+ * GDCM mis-sizes, native Pixel Data shorter than rows x columns x frames x bits need), or "".
+ * Parses the whole file with GDCM: run it in an isolated probe first (GDCM may abort). */
+std::string
+DicomPixelDataProblem(const std::string & file);
 
 } // namespace medseg::detail
 
