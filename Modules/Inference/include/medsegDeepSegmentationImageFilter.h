@@ -106,6 +106,13 @@ public:
   itkGetConstMacro(ProduceProbabilities, bool);
   itkBooleanMacro(ProduceProbabilities);
 
+  /** Produce output 0, the arg-max label map. Default: on. Off (with ProduceProbabilities on) for
+   * a caller that takes the arg-max itself after resampling the probabilities to another grid:
+   * output 0 then has no voxels and no arg-max is computed. */
+  itkSetMacro(ProduceLabels, bool);
+  itkGetConstMacro(ProduceLabels, bool);
+  itkBooleanMacro(ProduceLabels);
+
   /** Number of classes: the model's GetNumberOfClasses() once a model is set, else (a model that
    * shows it only by running, such as a bare TorchScript file) the count seen in the last run, 0
    * before any. Output 1 reports it as its number of components from GenerateOutputInformation on
@@ -156,6 +163,7 @@ private:
   std::vector<IntensityMapping>      m_IntensityMappings;
   std::vector<unsigned int>          m_LabelValues;
   bool                               m_ProduceProbabilities{ false };
+  bool                               m_ProduceLabels{ true };
   unsigned int                       m_NumberOfClasses{ 0 };
 };
 

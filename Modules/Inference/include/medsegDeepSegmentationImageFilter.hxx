@@ -292,8 +292,19 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
     }
   }
 
-  labels->SetBufferedRegion(requested);
-  labels->Allocate();
+  if (!m_ProduceLabels && !m_ProduceProbabilities)
+  {
+    itkExceptionMacro("neither labels nor probabilities are asked for");
+  }
+  if (m_ProduceLabels)
+  {
+    labels->SetBufferedRegion(requested);
+    labels->Allocate();
+  }
+  else
+  {
+    labels->SetBufferedRegion(itk::ImageRegion<3>()); // no voxels: the caller takes its own arg-max
+  }
   ProbabilityImageType * probabilityImage = m_ProduceProbabilities ? this->GetProbabilityOutput() : nullptr;
   using LabelPixel = typename OutputImageType::PixelType;
   std::vector<LabelPixel> values; // label value of each class, set once the classes are known
@@ -327,13 +338,16 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
         probabilityImage->Allocate();
       }
     }
-    const at::Tensor classIndex =
-      (probabilities.size(0) == 1 ? (probabilities[0] >= 0.5f) : probabilities.argmax(0)).to(at::kInt).contiguous();
-    const int32_t * in = classIndex.data_ptr<int32_t>();
-    LabelPixel *    out = labels->GetBufferPointer() + (z - region.start[0]) * sliceVoxels;
-    for (int64_t i = 0; i < sliceVoxels; ++i)
+    if (m_ProduceLabels)
     {
-      out[i] = values[static_cast<size_t>(in[i])];
+      const at::Tensor classIndex =
+        (probabilities.size(0) == 1 ? (probabilities[0] >= 0.5f) : probabilities.argmax(0)).to(at::kInt).contiguous();
+      const int32_t * in = classIndex.data_ptr<int32_t>();
+      LabelPixel *    out = labels->GetBufferPointer() + (z - region.start[0]) * sliceVoxels;
+      for (int64_t i = 0; i < sliceVoxels; ++i)
+      {
+        out[i] = values[static_cast<size_t>(in[i])];
+      }
     }
     if (probabilityImage)
     {
@@ -371,6 +385,7 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostream &
   os << indent << "Blend: " << (m_SlidingWindowSettings.blend == BlendMode::Gaussian ? "gaussian" : "constant") << '\n';
   os << indent << "Normalization: " << m_Normalization.ToString() << '\n';
   os << indent << "ProduceProbabilities: " << m_ProduceProbabilities << '\n';
+  os << indent << "ProduceLabels: " << m_ProduceLabels << '\n';
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << '\n';
 }
 

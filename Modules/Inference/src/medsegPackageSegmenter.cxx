@@ -230,6 +230,7 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
   filter->SetChannelNormalizations(normalizations);
   filter->SetSlidingWindowSettings(m_Window);
   filter->SetProduceProbabilities(wantProbabilities || !onModelGrid);
+  filter->SetProduceLabels(onModelGrid); // off the grid: one arg-max, after resampling back
   if (progress)
   {
     auto observer = itk::CStyleCommand::New();
@@ -291,9 +292,8 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
     return Described(std::move(result));
   }
 
-  // Back onto the first input's grid, then the arg-max.
+  // Back onto the first input's grid, then the arg-max (the filter computed none).
   ProbabilityImage3::Pointer probabilities = uncroppedProbabilities();
-  filter->GetLabelOutput()->Initialize(); // the package's own arg-max below replaces it
   if (!DescribeGeometryDifference(reference, probabilities, 1e-9).empty())
   {
     probabilities = ResampleProbabilitiesOnto(probabilities, reference);
@@ -322,8 +322,9 @@ PackageSegmenter::Run(const std::vector<FloatImage3::Pointer> & channels, bool w
           best = c;
       }
     }
-    out[i] = static_cast<LabelImage3::PixelType>(m_Package.LabelValue(best));
+    out[i] = static_cast<LabelImage3::PixelType>(best);
   }
+  ClassIndicesToLabelValues(labels);
   result.labels = labels;
   if (wantProbabilities)
   {

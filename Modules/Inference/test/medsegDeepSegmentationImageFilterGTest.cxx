@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace medseg;
 
 namespace
@@ -37,6 +39,22 @@ SmallPatches()
   s.overlap = 0.5;
   return s;
 }
+using ThresholdFilter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned char, 3>>;
+
+/** The filter over `image` with a model thresholding at 50 (no normalization, small patches),
+ * probabilities on. */
+ThresholdFilter::Pointer
+MakeThresholdFilter(const FloatImage3 * image)
+{
+  auto filter = ThresholdFilter::New();
+  filter->SetInput(image);
+  filter->SetModel(Wrap(test::MakeThresholdModule(50.0)));
+  filter->SetSlidingWindowSettings(SmallPatches());
+  filter->SetNormalization(NormalizationSpec::Parse("none"));
+  filter->ProduceProbabilitiesOn();
+  return filter;
+}
+
 } // namespace
 
 class FilterGeometry : public ::testing::TestWithParam<std::string>
@@ -50,13 +68,7 @@ TEST_P(FilterGeometry, LabelsAreExactAndGeometryIsKept)
   g.origin = { -12.5, 40.25, 7.0 };
   const auto image = test::MakeBallPhantom(g, { 11, 9, 6 }, 5.5);
 
-  using Filter = DeepSegmentationImageFilter<FloatImage3, itk::Image<unsigned char, 3>>;
-  auto filter = Filter::New();
-  filter->SetInput(image);
-  filter->SetModel(Wrap(test::MakeThresholdModule(50.0)));
-  filter->SetSlidingWindowSettings(SmallPatches());
-  filter->SetNormalization(NormalizationSpec::Parse("none"));
-  filter->ProduceProbabilitiesOn();
+  const auto filter = MakeThresholdFilter(image);
   filter->Update();
 
   const auto * labels = filter->GetLabelOutput();
@@ -80,6 +92,34 @@ TEST_P(FilterGeometry, LabelsAreExactAndGeometryIsKept)
 }
 
 INSTANTIATE_TEST_SUITE_P(Directions, FilterGeometry, ::testing::Values("LPS", "RAS", "permuted", "oblique"));
+
+TEST(DeepSegmentationImageFilter, ProbabilitiesAloneLeaveTheLabelOutputEmpty)
+{
+  // What PackageSegmenter asks for when it resamples the probabilities and takes the arg-max
+  // itself: the same probabilities, no label voxels held.
+  test::Geometry g;
+  g.size = { 17, 15, 11 };
+  const auto image = test::MakeBallPhantom(g, { 8, 7, 5 }, 4.5);
+  const auto run = [&](bool labels) {
+    const auto filter = MakeThresholdFilter(image);
+    filter->SetProduceLabels(labels);
+    filter->Update();
+    return filter;
+  };
+  const auto both = run(true);
+  const auto alone = run(false);
+  EXPECT_EQ(alone->GetLabelOutput()->GetBufferedRegion().GetNumberOfPixels(), 0u);
+  EXPECT_EQ(both->GetLabelOutput()->GetBufferedRegion().GetNumberOfPixels(), image->GetBufferedRegion().GetNumberOfPixels());
+  const size_t values = image->GetBufferedRegion().GetNumberOfPixels() * 2;
+  ASSERT_EQ(alone->GetProbabilityOutput()->GetBufferedRegion(), both->GetProbabilityOutput()->GetBufferedRegion());
+  EXPECT_TRUE(std::equal(alone->GetProbabilityOutput()->GetBufferPointer(),
+                         alone->GetProbabilityOutput()->GetBufferPointer() + values,
+                         both->GetProbabilityOutput()->GetBufferPointer()));
+  const auto neither = MakeThresholdFilter(image);
+  neither->ProduceProbabilitiesOff();
+  neither->SetProduceLabels(false);
+  EXPECT_THROW(neither->Update(), itk::ExceptionObject);
+}
 
 TEST(DeepSegmentationImageFilter, WideLabelTypesHoldManyClasses)
 {
