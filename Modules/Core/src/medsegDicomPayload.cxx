@@ -42,7 +42,7 @@ DicomPixelDataProblem(const std::string & file)
       (format.GetSamplesPerPixel() != 1 && format.GetSamplesPerPixel() != 3))
   {
     std::ostringstream os;
-    os << "has a pixel format MedSeg cannot read (Samples per Pixel " << format.GetSamplesPerPixel()
+    os << "has a pixel format MedSeg does not support (Samples per Pixel " << format.GetSamplesPerPixel()
        << ", Bits Allocated " << bits << ", Bits Stored " << format.GetBitsStored() << ", High Bit "
        << format.GetHighBit() << ", Pixel Representation " << representation << ")";
     return os.str();
@@ -65,12 +65,21 @@ DicomPixelDataProblem(const std::string & file)
   }
   const gdcm::ByteValue * value = pixels.GetByteValue();
   const uint64_t          present = value ? static_cast<uint64_t>(static_cast<uint32_t>(value->GetLength())) : 0;
-  const uint64_t          needed = image.GetBufferLength();
+  // What GDCM's GetBufferLength() says, in 64 bits (it multiplies in 32); YBR_FULL_422 stores
+  // two samples' worth per pixel for three.
+  const uint64_t frames = image.GetNumberOfDimensions() > 2 ? image.GetDimension(2) : 1;
+  const uint64_t samples = format.GetSamplesPerPixel();
+  uint64_t       needed = uint64_t{ image.GetColumns() } * image.GetRows() * frames * samples * (bits / 8);
+  if (image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::YBR_FULL_422)
+  {
+    needed = needed / 3 * 2;
+  }
   if (present < needed)
   {
     std::ostringstream os;
     os << "is truncated: its Pixel Data holds " << present << " bytes, its header (" << image.GetColumns()
-       << " columns, " << image.GetRows() << " rows, " << bits << " bits) needs " << needed;
+       << " columns, " << image.GetRows() << " rows, " << frames << " frame(s), " << samples << " sample(s), "
+       << bits << " bits) needs " << needed;
     return os.str();
   }
   return "";

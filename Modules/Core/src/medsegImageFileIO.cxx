@@ -372,6 +372,10 @@ ProbeHeaderInIsolation(const std::string & path)
       }
       io->SetFileName(path);
       io->ReadImageInformation();
+      if (std::string(io->GetNameOfClass()) == "GDCMImageIO")
+      {
+        detail::DicomPixelDataProblem(path); // whether the whole parse survives; judged after
+      }
       return int(HeaderRead);
     },
     ec ? 0 : 4 * size);
@@ -433,6 +437,14 @@ OpenImageFile(const std::string & path, bool channels, bool volumes = false)
   }
   ValidateHeader(*io, path, channels, volumes);
   detail::CheckPayloadComplete(*io, path);
+  if (std::string(io->GetNameOfClass()) == "GDCMImageIO")
+  {
+    ScopedStderrCapture quiet("GDCM");
+    if (const std::string problem = detail::DicomPixelDataProblem(path); !problem.empty())
+    {
+      throw InputError(path, problem);
+    }
+  }
   if (std::string(io->GetNameOfClass()) == "NiftiImageIO" && io->GetNumberOfDimensions() >= 3)
   {
     if (const auto sform = detail::ReadNiftiSform(path))

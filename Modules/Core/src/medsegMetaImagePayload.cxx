@@ -7,6 +7,7 @@
 #include "medsegError.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -35,23 +36,39 @@ struct MetaLayout
   std::optional<std::string> dimSize;
 };
 
-/** The value of a `Key = value` MetaImage line, trimmed. */
+/** The value of a `Key = value` (or `Key: value`) MetaImage line: after the separators and
+ * blanks that follow the key, as MetaIO's MET_SkipToVal skips them; trailing blanks trimmed. */
 std::string
 MetaValue(const std::string & line)
 {
-  const auto  eq = line.find('=');
-  std::string value = eq == std::string::npos ? "" : line.substr(eq + 1);
-  value.erase(0, value.find_first_not_of(" \t"));
+  const auto  separator = line.find_first_of("=:");
+  std::string value = separator == std::string::npos ? "" : line.substr(separator);
+  value.erase(0, value.find_first_not_of("=: \t"));
   value.erase(value.find_last_not_of(" \t\r") + 1);
   return value;
 }
 
-/** The key of a MetaImage line: up to '=' or white space. */
+/** The key of a MetaImage line as MetaIO's MET_Read reads it: leading white space skipped, up
+ * to '=' or ':', trailing blanks trimmed ("Patient Name" is one key). */
 std::string
 MetaKey(const std::string & line)
 {
-  const auto end = line.find_first_of(" \t=");
-  return line.substr(0, end);
+  const auto  start = line.find_first_not_of(" \t\r\v\f");
+  std::string key = start == std::string::npos ? "" : line.substr(start, line.find_first_of("=:", start) - start);
+  key.erase(key.find_last_not_of(" \t\r") + 1);
+  return key;
+}
+
+/** The keys whose repetition changes what MetaIO's two header reads see (other keys, such as
+ * the metadata fields ITK writes, may repeat harmlessly). */
+bool
+IsStructuralKey(const std::string & key)
+{
+  static const std::set<std::string> keys = { "ObjectType", "NDims", "DimSize", "ElementType",
+                                              "ElementNumberOfChannels", "ElementDataFile", "CompressedData",
+                                              "CompressedDataSize", "HeaderSize", "BinaryData",
+                                              "BinaryDataByteOrderMSB", "ElementByteOrderMSB" };
+  return keys.count(key) > 0;
 }
 
 /** The white-space separated words of `text`. */
@@ -97,14 +114,14 @@ ReadMetaLayout(const std::string & path)
     // given twice (NDims, DimSize, ElementType) can mean different images to the two reads: a
     // free of a pointer never allocated, a division by zero, a 32 GiB allocation. MetaIO never
     // writes a key twice, so such a header is corrupt.
-    if (!key.empty() && line.find('=') != std::string::npos && !keys.insert(key).second)
+    if (IsStructuralKey(key) && !keys.insert(key).second)
     {
       throw InputError(path, "its MetaImage header gives '" + key + "' twice; the file is corrupt");
     }
     if (key == "CompressedData")
     {
       const std::string value = MetaValue(line);
-      layout.compressed = value == "True" || value == "true" || value == "1";
+      layout.compressed = !value.empty() && (value[0] == 'T' || value[0] == 't' || value[0] == '1'); // as MetaIO
     }
     else if (key == "CompressedDataSize")
     {
@@ -168,13 +185,67 @@ CheckSizes(const std::string & path, const MetaLayout & meta)
   }
 }
 
+/** The sizes of a validated DimSize. */
+std::vector<int64_t>
+Sizes(const MetaLayout & meta)
+{
+  std::vector<int64_t> sizes;
+  for (const std::string & word : Words(meta.dimSize.value_or("")))
+  {
+    sizes.push_back(std::strtoll(word.c_str(), nullptr, 10));
+  }
+  return sizes;
+}
+
+/** A slice-file pattern as MetaIO reads `name%03d.raw [first [last [step]]]`: the name's one
+ * integer conversion (zero flag, width) and the slice numbers it is given. */
+struct SlicePattern
+{
+  std::string prefix, suffix;
+  bool        zeros{ false };
+  int         width{ 0 };
+  int64_t     first{ 1 }, step{ 1 }, count{ 0 };
+
+  std::string
+  Name(int64_t i) const
+  {
+    std::string number = std::to_string(i);
+    if (static_cast<int>(number.size()) < width)
+    {
+      number.insert(0, static_cast<size_t>(width) - number.size(), zeros ? '0' : ' ');
+    }
+    return prefix + number + suffix;
+  }
+};
+
+/** The LIST form's slice dimension (`LIST`, `LIST 2`, `LIST 2D`): 1 to NDims - 1, NDims - 1 when
+ * not given; nothing for anything else. MetaIO indexes its size array with it. */
+std::optional<int64_t>
+ListDimension(const std::vector<std::string> & words, int64_t nDims)
+{
+  if (words.front() != "LIST" || words.size() > 2)
+  {
+    return std::nullopt;
+  }
+  if (words.size() == 1)
+  {
+    return nDims - 1;
+  }
+  std::string number = words[1];
+  if (!number.empty() && (number.back() == 'D' || number.back() == 'd'))
+  {
+    number.pop_back();
+  }
+  return WholeNumber(number, 1, std::max<int64_t>(1, nDims - 1));
+}
+
 /** Refuses an ElementDataFile that MetaIO would misread: empty (it would read the folder) or with
- * control characters (binary data taken for a name; a bad free found by fuzzing), a
- * LIST whose slice dimension is out of range (an index before its size array), or a pattern that
- * is not one printf integer conversion with whole-number bounds (MetaIO passes the pattern to
- * printf as the format, so "%s" reads a pointer that is not there; a step of 0 was a division by
- * zero). All found by fuzzing. */
-void
+ * control characters (binary data taken for a name; a bad free found by fuzzing), a LIST whose
+ * slice dimension is out of range (an index past its size array), or a pattern that is not one
+ * printf integer conversion with whole-number bounds and a positive step (MetaIO passes the
+ * pattern to printf as the format, so "%s" reads a pointer that is not there; a step of 0 is a
+ * division by zero, found by fuzzing; a negative one never ends). Returns the pattern, if any. */
+std::optional<SlicePattern>
 CheckDataFileName(const std::string & path, const std::string & dataFile, const MetaLayout & meta)
 {
   if (dataFile.empty())
@@ -186,44 +257,110 @@ CheckDataFileName(const std::string & path, const std::string & dataFile, const 
     throw InputError(path, "its MetaImage ElementDataFile holds control characters; the header is corrupt");
   }
   const std::vector<std::string> words = Words(dataFile);
-  const int64_t nDims = meta.nDims ? *WholeNumber(*meta.nDims, 1, 10) : 10;
+  const std::vector<int64_t>     sizes = Sizes(meta);
+  const int64_t nDims = meta.nDims ? *WholeNumber(*meta.nDims, 1, 10) : static_cast<int64_t>(sizes.size());
   if (dataFile.compare(0, 4, "LIST") == 0)
   {
-    if (words.front() != "LIST" || words.size() > 2 || (words.size() == 2 && !WholeNumber(words[1], 1, nDims)))
+    if (!ListDimension(words, nDims))
     {
       throw InputError(path, "its MetaImage ElementDataFile '" + dataFile.substr(0, 60) +
-                               "' is not LIST or LIST followed by a slice dimension from 1 to NDims");
+                               "' is not LIST or LIST followed by a slice dimension from 1 to NDims - 1");
     }
-    return;
+    return std::nullopt;
   }
   if (dataFile.find('%') == std::string::npos)
   {
-    return; // one data file, spaces allowed
+    return std::nullopt; // one data file, spaces allowed
   }
   // One conversion: '%', an optional 0 flag and width, 'd' or 'i'; no other '%'.
-  const std::string & pattern = words.front();
-  const size_t        percent = pattern.find('%');
-  size_t              end = pattern.find_first_not_of("0123456789", percent + 1);
-  const bool          conversion = percent != std::string::npos && end != std::string::npos && end - percent <= 3 &&
-                          (pattern[end] == 'd' || pattern[end] == 'i') &&
-                          pattern.find('%', end) == std::string::npos;
-  bool bounds = words.size() <= 4; // name [first [last [step]]]
+  const std::string & name = words.front();
+  const size_t        percent = name.find('%');
+  const size_t        end = percent == std::string::npos ? percent : name.find_first_not_of("0123456789", percent + 1);
+  const bool          conversion = end != std::string::npos && end - percent <= 3 &&
+                          (name[end] == 'd' || name[end] == 'i') && name.find('%', end) == std::string::npos;
+  std::vector<int64_t> numbers;
   for (size_t i = 1; i < words.size(); ++i)
   {
-    const std::string & word = words[i];
-    const bool          negative = !word.empty() && word[0] == '-' && i == 3;
-    bounds = bounds && WholeNumber(negative ? word.substr(1) : word, 0, 1000000000).has_value();
+    numbers.push_back(WholeNumber(words[i], 0, 1000000000).value_or(-1));
   }
-  if (!conversion || !bounds)
+  const bool bounds = words.size() <= 4 && std::count(numbers.begin(), numbers.end(), -1) == 0;
+  if (!conversion || !bounds || sizes.empty())
   {
     throw InputError(path, "its MetaImage ElementDataFile pattern '" + dataFile.substr(0, 60) +
                              "' is not a file name with one %d conversion followed by up to three whole numbers "
                              "(first, last, step)");
   }
-  if (words.size() == 4 && std::strtol(words[3].c_str(), nullptr, 10) == 0)
+  SlicePattern pattern;
+  pattern.prefix = name.substr(0, percent);
+  pattern.suffix = name.substr(end + 1);
+  pattern.zeros = name[percent + 1] == '0';
+  pattern.width = end > percent + 1 ? std::atoi(name.substr(percent + 1, end - percent - 1).c_str()) : 0;
+  const int64_t slices = sizes.back();
+  pattern.first = numbers.empty() ? 1 : numbers[0];
+  int64_t last = pattern.first + slices - 1;
+  if (numbers.size() >= 2)
   {
-    throw InputError(path, "its ElementDataFile pattern '" + dataFile + "' has a step of 0");
+    last = numbers[1];
+    pattern.step = (last - pattern.first) / slices; // as MetaIO derives it
   }
+  if (numbers.size() == 3)
+  {
+    pattern.step = numbers[2];
+  }
+  if (pattern.step <= 0 || last < pattern.first)
+  {
+    throw InputError(path, "its MetaImage ElementDataFile pattern '" + dataFile.substr(0, 60) + "' gives a step of " +
+                             std::to_string(pattern.step) + " from slice " + std::to_string(pattern.first) + " to " +
+                             std::to_string(last) + " for " + std::to_string(slices) + " slices");
+  }
+  pattern.count = std::min(slices, 1 + (last - pattern.first) / pattern.step);
+  return pattern;
+}
+
+/** Refuses slice files (a LIST or a pattern) that are missing or short of `sliceBytes` each, or
+ * fewer than `wanted` (MetaIO leaves the missing slices zero). */
+void
+CheckSliceFiles(const std::string & path, const std::vector<std::string> & names, int64_t wanted, uint64_t sliceBytes)
+{
+  if (static_cast<int64_t>(names.size()) < wanted)
+  {
+    throw InputError(path, "its MetaImage ElementDataFile names " + std::to_string(names.size()) +
+                             " slice file(s) but its DimSize needs " + std::to_string(wanted));
+  }
+  for (const std::string & name : names)
+  {
+    const fs::path  file = fs::path(name).is_absolute() ? fs::path(name) : fs::path(path).parent_path() / name;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec))
+    {
+      throw InputError(path, "its slice file " + file.string() + " does not exist");
+    }
+    if (FileSize(file) < sliceBytes)
+    {
+      throw InputError(path, "is truncated: " + std::to_string(FileSize(file)) + " of " + std::to_string(sliceBytes) +
+                               " bytes of voxel data present in " + file.filename().string());
+    }
+  }
+}
+
+/** The file names a LIST header gives on the lines after its ElementDataFile line (at most
+ * `count`), trimmed at the end as MetaIO trims them. */
+std::vector<std::string>
+ListedFiles(const std::string & path, uint64_t headerBytes, int64_t count)
+{
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(headerBytes));
+  std::vector<std::string> names;
+  for (std::string line; static_cast<int64_t>(names.size()) < count && std::getline(in, line);)
+  {
+    while (!line.empty() && (std::isspace(static_cast<unsigned char>(line.back())) ||
+                             !std::isprint(static_cast<unsigned char>(line.back()))))
+    {
+      line.pop_back();
+    }
+    names.push_back(line);
+  }
+  return names;
 }
 
 } // namespace
@@ -235,7 +372,7 @@ CheckMetaImageText(const std::string & path)
   CheckSizes(path, meta);
   if (meta.headerBytes > 0)
   {
-    CheckDataFileName(path, meta.dataFile, meta);
+    (void)CheckDataFileName(path, meta.dataFile, meta);
   }
 }
 
@@ -248,12 +385,37 @@ CheckMetaImage(const std::string & path, uint64_t payload)
     return; // no ElementDataFile: ITK refuses the header itself
   }
   CheckSizes(path, meta);
-  CheckDataFileName(path, meta.dataFile, meta);
-  const bool local = IsLocal(meta.dataFile);
-  if (!local && (meta.dataFile.compare(0, 4, "LIST") == 0 || meta.dataFile.find('%') != std::string::npos))
+  const std::optional<SlicePattern> pattern = CheckDataFileName(path, meta.dataFile, meta);
+  const bool                        local = IsLocal(meta.dataFile);
+  const bool                        list = meta.dataFile.compare(0, 4, "LIST") == 0;
+  if (!local && (list || pattern))
   {
-    // A list of slice files or a file pattern: ITK opens each; only the cap is checked here.
-    CheckCompressedClaim(path, payload, 0, 0);
+    // Slice files, each holding a part of the payload; compressed ones: the cap only.
+    if (meta.compressed)
+    {
+      CheckCompressedClaim(path, payload, 0, 0);
+      return;
+    }
+    const std::vector<int64_t> sizes = Sizes(meta);
+    int64_t                    files = 1;
+    if (pattern)
+    {
+      files = sizes.back();
+      std::vector<std::string> names;
+      for (int64_t k = 0; k < pattern->count; ++k)
+      {
+        names.push_back(pattern->Name(pattern->first + k * pattern->step));
+      }
+      CheckSliceFiles(path, names, files, payload / static_cast<uint64_t>(files));
+      return;
+    }
+    const int64_t dimension = *ListDimension(Words(meta.dataFile), static_cast<int64_t>(sizes.size()));
+    for (size_t i = static_cast<size_t>(dimension); i < sizes.size(); ++i)
+    {
+      files *= sizes[i];
+    }
+    const int64_t listed = std::min<int64_t>(files, 1000000);
+    CheckSliceFiles(path, ListedFiles(path, meta.headerBytes, listed), files, payload / static_cast<uint64_t>(files));
     return;
   }
   const fs::path  dataPath = local ? fs::path(path) : fs::path(path).parent_path() / meta.dataFile;

@@ -117,13 +117,30 @@ TEST(FuzzFindings, MetaImageDataFileNamesAreCheckedAsMetaIOUnderstandsThem)
   WriteBytes(dir / "slice002.raw", voxels.substr(0, 4));
   WriteBytes(dir / "pattern.mhd", header + "ElementDataFile = slice%03d.raw 1 2 1\n");
   EXPECT_EQ(ReadScalarImage(dir / "pattern.mhd")->GetPixel({ { 0, 1, 1 } }), 7.0f);
+  WriteBytes(dir / "list.mhd", header + "ElementDataFile = LIST 2D\nslice001.raw\nslice002.raw\n");
+  EXPECT_EQ(ReadScalarImage(dir / "list.mhd")->GetPixel({ { 1, 0, 1 } }), 7.0f);
+  // Keys as MetaIO reads them: metadata fields with spaces (ITK writes its dictionary so), the
+  // ':' separator, indentation, and CompressedData by its first letter.
+  WriteBytes(dir / "fields.mha", "ObjectType = Image\n  NDims: 3\nPatient Name = A\nPatient ID = B\n"
+                                 "DimSize = 2 2 2\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n" + voxels);
+  EXPECT_EQ(ReadScalarImage(dir / "fields.mha")->GetBufferedRegion().GetNumberOfPixels(), 8u);
+  WriteBytes(dir / "colon.mha", "ObjectType = Image\nNDims: -3\nDimSize = 2 2 2\nElementType = MET_UCHAR\n"
+                                "ElementDataFile = LOCAL\n" + voxels);
+  ExpectQuickRefusal(dir / "colon.mha", "NDims '-3' is not a whole number");
+  WriteBytes(dir / "upper.mha", header + "CompressedData = TRUE\nCompressedDataSize = 100\nElementDataFile = LOCAL\nxx");
+  ExpectQuickRefusal(dir / "upper.mha", "bytes of compressed voxel data present");
   // Refused: what MetaIO would pass to printf, read past its size array, or take for a folder.
   const std::vector<Finding> refused = {
     { "ElementDataFile = slice%s.raw 1 2 1", "is not a file name with one %d conversion" },
     { "ElementDataFile = slice%03d%d.raw 1 2 1", "is not a file name with one %d conversion" },
-    { "ElementDataFile = slice%03d.raw 1 2 0", "has a step of 0" },
+    { "ElementDataFile = slice%03d.raw 1 2 0", "gives a step of 0 from slice 1 to 2 for 2 slices" },
+    { "ElementDataFile = slice%03d.raw 1 2", "gives a step of 0" },        // MetaIO: (2 - 1) / 2
+    { "ElementDataFile = slice%03d.raw 5 2 1", "gives a step of 1 from slice 5 to 2" }, // never ends
+    { "ElementDataFile = slice%03d.raw 1 1 1", "names 1 slice file(s) but its DimSize needs 2" },
+    { "ElementDataFile = missing%03d.raw", "its slice file" },
     { "ElementDataFile = LIST -3", "is not LIST or LIST followed by a slice dimension" },
-    { "ElementDataFile = LIST 4", "is not LIST or LIST followed by a slice dimension" },
+    { "ElementDataFile = LIST 3", "is not LIST or LIST followed by a slice dimension" },
+    { "ElementDataFile = LIST\nslice001.raw", "names 1 slice file(s) but its DimSize needs 2" },
     { "ElementDataFile = ", "ElementDataFile is empty" },
   };
   for (const Finding & finding : refused)
@@ -156,11 +173,11 @@ TEST(FuzzFindings, DicomPixelDataGDCMWouldMisdecodeIsRefusedBeforeITKReadsIt)
 {
   const std::vector<Finding> findings = {
     { "regress-short-pixel-data-heap-overflow", "slice0001.dcm, that is truncated: its Pixel Data holds 12 bytes" },
-    { "regress-short-pixel-data-heap-overflow-2", "(45 columns, 17152 rows, 16 bits) needs 1543680" },
+    { "regress-short-pixel-data-heap-overflow-2", "(45 columns, 17152 rows, 1 frame(s), 1 sample(s), 16 bits) needs 1543680" },
     { "regress-short-pixel-data-heap-overflow-3", "its Pixel Data holds 32 bytes" },
     { "regress-short-pixel-data-heap-overflow-4", "needs 350240" },
     { "regress-pixel-representation-32", "Pixel Representation 32)" },
-    { "regress-pixel-representation-32-2", "has a pixel format MedSeg cannot read" },
+    { "regress-pixel-representation-32-2", "has a pixel format MedSeg does not support" },
     { "regress-pixel-representation-32-monochrome1-abort", "Pixel Representation 32)" },
   };
   for (const Finding & finding : findings)
@@ -168,6 +185,12 @@ TEST(FuzzFindings, DicomPixelDataGDCMWouldMisdecodeIsRefusedBeforeITKReadsIt)
     TemporaryDirectory dir;
     WriteBytes(dir / "slice0001.dcm", ReadBytes(Corpus("DicomFolder", finding.file)));
     ExpectQuickRefusal(dir.Path(), finding.problem);
+  }
+  // The same checks for one DICOM file given as a file, not as a folder.
+  {
+    TemporaryDirectory dir;
+    WriteBytes(dir / "one.dcm", ReadBytes(Corpus("DicomFolder", "regress-short-pixel-data-heap-overflow")));
+    ExpectQuickRefusal(dir / "one.dcm", "is truncated: its Pixel Data holds 12 bytes");
   }
   // The same file with a valid Pixel Representation (1, signed) still aborted GDCM: it cannot
   // invert MONOCHROME1 for signed 16-bit pixels with 12 bits stored.

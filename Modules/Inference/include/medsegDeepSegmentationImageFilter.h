@@ -108,7 +108,7 @@ public:
 
   /** Produce output 0, the arg-max label map. Default: on. Off (with ProduceProbabilities on) for
    * a caller that takes the arg-max itself after resampling the probabilities to another grid:
-   * output 0 then has no voxels and no arg-max is computed. */
+   * output 0 then has no voxels and no arg-max is computed (so a second Update() runs again). */
   itkSetMacro(ProduceLabels, bool);
   itkGetConstMacro(ProduceLabels, bool);
   itkBooleanMacro(ProduceLabels);

@@ -200,6 +200,10 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::VerifyPreconditions() IT
   {
     itkExceptionMacro("no model set: call SetModel() before Update()");
   }
+  if (!m_ProduceLabels && !m_ProduceProbabilities)
+  {
+    itkExceptionMacro("neither labels nor probabilities are asked for (ProduceLabels and ProduceProbabilities off)");
+  }
   const unsigned int channels = this->GetNumberOfIndexedInputs();
   for (unsigned int c = 0; c < channels; ++c)
   {
@@ -292,10 +296,6 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
     }
   }
 
-  if (!m_ProduceLabels && !m_ProduceProbabilities)
-  {
-    itkExceptionMacro("neither labels nor probabilities are asked for");
-  }
   if (m_ProduceLabels)
   {
     labels->SetBufferedRegion(requested);
@@ -308,20 +308,22 @@ DeepSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   ProbabilityImageType * probabilityImage = m_ProduceProbabilities ? this->GetProbabilityOutput() : nullptr;
   using LabelPixel = typename OutputImageType::PixelType;
   std::vector<LabelPixel> values; // label value of each class, set once the classes are known
+  bool                    started = false;
   const int64_t           sliceVoxels = region.size[1] * region.size[2];
 
   const auto writeSlice = [&](int64_t z, const at::Tensor & probabilities) { // [K, Y, X]
-    if (values.empty())
+    if (!started)
     {
+      started = true;
       m_NumberOfClasses = static_cast<unsigned int>(probabilities.size(0));
       const size_t outcomes = std::max<size_t>(2, m_NumberOfClasses);
-      if (!m_LabelValues.empty() && m_LabelValues.size() != outcomes)
+      if (m_ProduceLabels && !m_LabelValues.empty() && m_LabelValues.size() != outcomes)
       {
         itkExceptionMacro("the model has " << m_NumberOfClasses << " output(s) but " << m_LabelValues.size()
                                            << " label values were given");
       }
       const double maxLabel = static_cast<double>(std::numeric_limits<LabelPixel>::max());
-      for (size_t k = 0; k < outcomes; ++k)
+      for (size_t k = 0; k < outcomes && m_ProduceLabels; ++k)
       {
         const double value = m_LabelValues.empty() ? static_cast<double>(k) : m_LabelValues[k];
         if (value > maxLabel)

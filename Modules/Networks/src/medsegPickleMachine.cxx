@@ -178,9 +178,6 @@ private:
    * such a value can close a reference cycle, which shared ownership never frees. */
   void
   Mutating(const Ptr & target);
-  /** Whether a value reachable from a mutated one reaches itself. */
-  bool
-  HasCycle() const;
   void
   Dispatch(unsigned char op);
 
@@ -196,7 +193,7 @@ private:
   std::unordered_map<uint64_t, Ptr>      m_Memo;
   bool                                   m_Stopped{ false };
   bool                                   m_Finished{ false };
-  std::vector<std::weak_ptr<PickleValue>> m_Mutated;
+  std::vector<Ptr>                        m_Mutated; //!< held until the end: addresses stay unique
   std::unordered_set<const PickleValue *> m_MutatedSet;
 };
 
@@ -206,13 +203,7 @@ Machine::~Machine()
   // value so that the cycle's members are freed (found by the sanitizer build).
   if (!m_Finished)
   {
-    for (const auto & weak : m_Mutated)
-    {
-      if (const Ptr value = weak.lock())
-      {
-        PickleBuilder::Clear(*value);
-      }
-    }
+    PickleBuilder::Clear(m_Mutated);
   }
 }
 
@@ -225,52 +216,6 @@ Machine::Mutating(const Ptr & target)
   }
 }
 
-bool
-Machine::HasCycle() const
-{
-  // Iterative depth-first search (a fuzzed pickle nests deeper than the call stack allows).
-  enum class Mark
-  {
-    Open,
-    Done
-  };
-  std::unordered_map<const PickleValue *, Mark>                  marks;
-  std::vector<std::pair<const PickleValue *, std::vector<const PickleValue *>>> path;
-  for (const auto & weak : m_Mutated)
-  {
-    const Ptr root = weak.lock();
-    if (!root || marks.count(root.get()))
-    {
-      continue;
-    }
-    marks[root.get()] = Mark::Open;
-    path.emplace_back(root.get(), PickleBuilder::Children(*root));
-    while (!path.empty())
-    {
-      auto & [node, pending] = path.back();
-      if (pending.empty())
-      {
-        marks[node] = Mark::Done;
-        path.pop_back();
-        continue;
-      }
-      const PickleValue * child = pending.back();
-      pending.pop_back();
-      const auto found = marks.find(child);
-      if (found != marks.end())
-      {
-        if (found->second == Mark::Open)
-        {
-          return true;
-        }
-        continue;
-      }
-      marks[child] = Mark::Open;
-      path.emplace_back(child, PickleBuilder::Children(*child));
-    }
-  }
-  return false;
-}
 
 void
 Machine::PushInteger(const unsigned char * bytes, uint64_t n)
@@ -722,7 +667,7 @@ Machine::Run()
     Dispatch(m_Data[m_Pos++]);
   }
   Ptr result = Pop();
-  if (HasCycle())
+  if (PickleBuilder::ReachesItself(m_Mutated))
   {
     // Python rebuilds such an object graph; shared ownership would never free it. A checkpoint
     // of tensors and plain values (state dicts, nnU-Net's and MONAI's) never holds one.

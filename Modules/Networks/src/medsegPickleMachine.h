@@ -57,6 +57,13 @@ public:
   /** Drops every value `value` refers to (items, dict entries, state): breaks reference cycles. */
   static void
   Clear(PickleValue & value);
+  /** Clear() of each of `values`. */
+  static void
+  Clear(const std::vector<Ptr> & values);
+  /** Whether a value reachable from one of `roots` reaches itself: a
+   * reference cycle. Iterative (a fuzzed pickle nests deeper than the call stack allows). */
+  static bool
+  ReachesItself(const std::vector<Ptr> & roots);
   /** The values `value` refers to directly (items, dict keys and values, state). */
   static std::vector<const PickleValue *>
   Children(const PickleValue & value);

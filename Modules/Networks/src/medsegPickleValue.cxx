@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace medseg
 {
@@ -381,6 +382,14 @@ PickleBuilder::SetState(PickleValue & object, PickleValuePtr state)
   object.m_State = std::move(state);
 }
 void
+PickleBuilder::Clear(const std::vector<Ptr> & values)
+{
+  for (const Ptr & value : values)
+  {
+    Clear(*value);
+  }
+}
+void
 PickleBuilder::Clear(PickleValue & value)
 {
   // Moved out first: freeing the children may free values whose destructors look at this one.
@@ -392,6 +401,52 @@ PickleBuilder::Clear(PickleValue & value)
   value.m_DictIndex.clear();
   value.m_State.reset();
 }
+bool
+PickleBuilder::ReachesItself(const std::vector<Ptr> & roots)
+{
+  // Iterative depth-first search (a fuzzed pickle nests deeper than the call stack allows).
+  enum class Mark
+  {
+    Open,
+    Done
+  };
+  std::unordered_map<const PickleValue *, Mark>                  marks;
+  std::vector<std::pair<const PickleValue *, std::vector<const PickleValue *>>> path;
+  for (const Ptr & root : roots)
+  {
+    if (marks.count(root.get()))
+    {
+      continue;
+    }
+    marks[root.get()] = Mark::Open;
+    path.emplace_back(root.get(), PickleBuilder::Children(*root));
+    while (!path.empty())
+    {
+      auto & [node, pending] = path.back();
+      if (pending.empty())
+      {
+        marks[node] = Mark::Done;
+        path.pop_back();
+        continue;
+      }
+      const PickleValue * child = pending.back();
+      pending.pop_back();
+      const auto found = marks.find(child);
+      if (found != marks.end())
+      {
+        if (found->second == Mark::Open)
+        {
+          return true;
+        }
+        continue;
+      }
+      marks[child] = Mark::Open;
+      path.emplace_back(child, PickleBuilder::Children(*child));
+    }
+  }
+  return false;
+}
+
 std::vector<const PickleValue *>
 PickleBuilder::Children(const PickleValue & value)
 {
