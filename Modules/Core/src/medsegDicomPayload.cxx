@@ -8,12 +8,13 @@
 #include <gdcmPixelFormat.h>
 
 #include <sstream>
+#include <vector>
 
 namespace medseg::detail
 {
 
 std::string
-DicomPixelDataProblem(const std::string & file)
+DicomPixelDataProblem(const std::string & file, bool decode)
 {
   gdcm::ImageReader reader;
   reader.SetFileName(file.c_str());
@@ -81,6 +82,14 @@ DicomPixelDataProblem(const std::string & file)
        << " columns, " << image.GetRows() << " rows, " << frames << " frame(s), " << samples << " sample(s), "
        << bits << " bits) needs " << needed;
     return os.str();
+  }
+  if (decode)
+  {
+    // Found by fuzzing: GDCM asserts (aborts) inside its raw codec on some pixel formats
+    // (RAWCodec::DecodeBytes, when its stream decoding fails). Decoding here, in the probe child,
+    // turns that into a refusal instead of an abort of MedSeg when ITK decodes the same bytes.
+    std::vector<char> buffer(image.GetBufferLength());
+    image.GetBuffer(buffer.data());
   }
   return "";
 }

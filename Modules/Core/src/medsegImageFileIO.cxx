@@ -217,7 +217,7 @@ ReadDicomSeries(const std::string & folder)
           auto io = itk::GDCMImageIO::New();
           io->SetFileName(file);
           io->ReadImageInformation();
-          detail::DicomPixelDataProblem(file); // whether the whole parse survives; judged below
+          detail::DicomPixelDataProblem(file, true); // whether parse and decode survive; judged below
         }
       }
       return uids.empty() ? 1 : 0;
@@ -225,7 +225,7 @@ ReadDicomSeries(const std::string & folder)
     4 * folderBytes);
   if (!scanned.crash.empty())
   {
-    throw InputError(folder, "holds a malformed DICOM file: GDCM parsing the folder's headers " + scanned.crash +
+    throw InputError(folder, "holds a malformed DICOM file: GDCM reading the folder's files " + scanned.crash +
                                "; MedSeg refuses the folder");
   }
   if (scanned.code == 1)
@@ -374,7 +374,7 @@ ProbeHeaderInIsolation(const std::string & path)
       io->ReadImageInformation();
       if (std::string(io->GetNameOfClass()) == "GDCMImageIO")
       {
-        detail::DicomPixelDataProblem(path); // whether the whole parse survives; judged after
+        detail::DicomPixelDataProblem(path, true); // whether parse and decode survive; judged after
       }
       return int(HeaderRead);
     },

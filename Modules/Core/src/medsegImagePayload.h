@@ -97,9 +97,10 @@ CheckPayloadComplete(itk::ImageIOBase & io, const std::string & path, bool refus
 
 /** What is wrong with the pixels of the DICOM file `file` before ITK decodes them (a pixel format
  * GDCM mis-sizes, native Pixel Data shorter than rows x columns x frames x bits need), or "".
- * Parses the whole file with GDCM: run it in an isolated probe first (GDCM may abort). */
+ * Parses the whole file with GDCM and, with `decode`, also decodes the pixels when nothing is
+ * wrong: run it so in an isolated probe first (GDCM may abort), then without `decode`. */
 std::string
-DicomPixelDataProblem(const std::string & file);
+DicomPixelDataProblem(const std::string & file, bool decode = false);
 
 } // namespace medseg::detail
 

@@ -179,6 +179,8 @@ TEST(FuzzFindings, DicomPixelDataGDCMWouldMisdecodeIsRefusedBeforeITKReadsIt)
     { "regress-pixel-representation-32", "Pixel Representation 32)" },
     { "regress-pixel-representation-32-2", "has a pixel format MedSeg does not support" },
     { "regress-pixel-representation-32-monochrome1-abort", "Pixel Representation 32)" },
+    { "regress-raw-codec-assertion", "GDCM reading the folder's files aborted (SIGABRT)" },
+    { "regress-raw-codec-assertion-2", "GDCM reading the folder's files aborted (SIGABRT)" },
   };
   for (const Finding & finding : findings)
   {
