@@ -490,6 +490,10 @@ CheckHeaderText(const std::string & path)
   {
     CheckNiftiSformText(path);
   }
+  else if (EndsWith(lower, ".img") && fs::exists(fs::path(path).replace_extension(".hdr")))
+  {
+    CheckNiftiSformText(fs::path(path).replace_extension(".hdr").string()); // a pair given by its voxels
+  }
 }
 
 void

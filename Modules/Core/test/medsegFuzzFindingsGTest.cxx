@@ -166,6 +166,13 @@ TEST(FuzzFindings, NiftiSformsThatITKCannotDecomposeAreRefusedInsteadOfHanging)
     gzwrite(out, input.data() + 1, static_cast<unsigned>(input.size() - 1));
     gzclose(out);
     ExpectQuickRefusal(path, "a voxel axis beyond 1e+06 mm; the header is corrupt");
+    // The same header as a .hdr/.img pair, given by either file.
+    std::string header = input.substr(1, 348);
+    header.replace(344, 4, std::string("ni1\0", 4));
+    WriteBytes(dir / "pair.hdr", header);
+    WriteBytes(dir / "pair.img", input.substr(1 + 352));
+    ExpectQuickRefusal(dir / "pair.hdr", "a voxel axis beyond 1e+06 mm");
+    ExpectInputError([&] { ReadScalarImage(dir / "pair.img"); }, dir / "pair.hdr", "a voxel axis beyond 1e+06 mm");
   }
 }
 
