@@ -41,6 +41,22 @@ MaxDecompressedBytes()
   return static_cast<uint64_t>(std::min(gib, 1.0e9) * static_cast<double>(1ull << 30));
 }
 
+void
+ForEachHeaderLine(const std::string & path, const std::function<bool(const std::string &, uint64_t)> & visit)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::string   line;
+  uint64_t      consumed = 0;
+  while (consumed < (1u << 20) && std::getline(in, line))
+  {
+    consumed += line.size() + 1;
+    if (!visit(line, consumed))
+    {
+      return;
+    }
+  }
+}
+
 uint64_t
 FileSize(const fs::path & path)
 {
@@ -271,13 +287,8 @@ struct NrrdLayout
 NrrdLayout
 ReadNrrdLayout(const std::string & path)
 {
-  std::ifstream in(path, std::ios::binary);
-  std::string   line;
-  NrrdLayout    layout;
-  uint64_t      consumed = 0;
-  while (consumed < (1u << 20) && std::getline(in, line))
-  {
-    consumed += line.size() + 1;
+  NrrdLayout layout;
+  ForEachHeaderLine(path, [&](std::string line, uint64_t consumed) {
     if (!line.empty() && line.back() == '\r')
     {
       line.pop_back();
@@ -285,18 +296,18 @@ ReadNrrdLayout(const std::string & path)
     if (line.empty())
     {
       layout.headerBytes = layout.dataFile.empty() ? consumed : 0;
-      return layout;
+      return false;
     }
     const auto colon = line.find(':');
     if (line[0] == '#' || colon == std::string::npos)
     {
-      continue;
+      return true;
     }
     std::string key = line.substr(0, colon);
     std::string value = line.substr(colon + 1);
     if (!value.empty() && value[0] == '=')
     {
-      continue; // key/value pairs (":="), not fields
+      return true; // key/value pairs (":="), not fields
     }
     value.erase(0, value.find_first_not_of(" \t"));
     std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -313,7 +324,8 @@ ReadNrrdLayout(const std::string & path)
     {
       layout.skips = value != "0";
     }
-  }
+    return true;
+  });
   return layout;
 }
 

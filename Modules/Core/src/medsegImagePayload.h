@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,13 @@ ReadFileHead(const std::string & path, size_t count);
  * (a positive number of GiB) or 4 GiB. */
 uint64_t
 MaxDecompressedBytes();
+
+/** Calls `visit(line, consumed)` for each line of the text header at the start of `path` (the
+ * line without its '\n'; `consumed`: the bytes up to and including it) until `visit` returns
+ * false, the file ends or 1 MiB is read (a header is a few hundred bytes; a binary file is not
+ * read line by line). */
+void
+ForEachHeaderLine(const std::string & path, const std::function<bool(const std::string &, uint64_t)> & visit);
 
 /** The size of a file, or 0 if it cannot be read. */
 uint64_t

@@ -100,15 +100,9 @@ WholeNumber(const std::string & text, int64_t low, int64_t high)
 MetaLayout
 ReadMetaLayout(const std::string & path)
 {
-  std::ifstream         in(path, std::ios::binary);
-  std::string           line;
   MetaLayout            layout;
-  uint64_t              consumed = 0;
   std::set<std::string> keys;
-  // A header is a few hundred bytes; stop at 1 MiB so that a binary file is not read line by line.
-  while (consumed < (1u << 20) && std::getline(in, line))
-  {
-    consumed += line.size() + 1;
+  ForEachHeaderLine(path, [&](const std::string & line, uint64_t consumed) {
     const std::string key = MetaKey(line);
     // Found by fuzzing: ITK's MetaIO reads a header twice (information, then voxels) and a key
     // given twice (NDims, DimSize, ElementType) can mean different images to the two reads: a
@@ -139,9 +133,10 @@ ReadMetaLayout(const std::string & path)
     {
       layout.headerBytes = consumed;
       layout.dataFile = MetaValue(line);
-      return layout;
+      return false; // MetaIO's header ends here
     }
-  }
+    return true;
+  });
   return layout;
 }
 
