@@ -413,16 +413,31 @@ CheckMetaImage(const std::string & path, uint64_t payload)
     CheckSliceFiles(path, ListedFiles(path, meta.headerBytes, listed), files, payload / static_cast<uint64_t>(files));
     return;
   }
-  const fs::path  dataPath = local ? fs::path(path) : fs::path(path).parent_path() / meta.dataFile;
+  fs::path        dataPath = local ? fs::path(path) : fs::path(path).parent_path() / meta.dataFile;
+  bool            compressed = meta.compressed;
   std::error_code ec;
   if (!local && !fs::is_regular_file(dataPath, ec))
   {
-    throw InputError(path, "its data file " + dataPath.string() + " does not exist");
+    // MetaIO then opens name.gz or name.Z, and reads it as compressed.
+    const fs::path named = dataPath;
+    for (const char * extension : { ".gz", ".Z" })
+    {
+      if (fs::path alternative = fs::path(named) += extension; fs::is_regular_file(alternative, ec))
+      {
+        dataPath = alternative;
+        compressed = true;
+        break;
+      }
+    }
+    if (dataPath == named)
+    {
+      throw InputError(path, "its data file " + dataPath.string() + " does not exist");
+    }
   }
   const uint64_t present =
     local ? FileSize(dataPath) - std::min(FileSize(dataPath), meta.headerBytes) : FileSize(dataPath);
   const std::string where = local ? std::string() : " in " + dataPath.filename().string();
-  if (meta.compressed)
+  if (compressed)
   {
     // The header may state the size of the zlib stream; the file must hold at least that much.
     if (meta.compressedSize > 0 && present < meta.compressedSize)

@@ -110,6 +110,17 @@ TEST(FuzzFindings, MetaImageDataFileNamesAreCheckedAsMetaIOUnderstandsThem)
     WriteBytes(dir / "local.mha", header + "ElementDataFile = " + local + "\n" + voxels);
     EXPECT_EQ(ReadScalarImage(dir / "local.mha")->GetPixel({ { 1, 1, 1 } }), 7.0f) << local;
   }
+  {
+    // MetaIO's fallback: a missing data file is read from name.gz (or name.Z), compressed.
+    std::string   packed(compressBound(voxels.size()), '\0');
+    uLongf        length = packed.size();
+    ASSERT_EQ(compress(reinterpret_cast<Bytef *>(&packed[0]), &length, reinterpret_cast<const Bytef *>(voxels.data()),
+                       voxels.size()),
+              Z_OK);
+    WriteBytes(dir / "packed.raw.gz", packed.substr(0, length));
+    WriteBytes(dir / "packed.mhd", header + "ElementDataFile = packed.raw\n");
+    EXPECT_EQ(ReadScalarImage(dir / "packed.mhd")->GetPixel({ { 1, 1, 0 } }), 7.0f);
+  }
   WriteBytes(dir / "my voxels.raw", voxels);
   WriteBytes(dir / "spaced.mhd", header + "ElementDataFile = my voxels.raw\n");
   EXPECT_EQ(ReadScalarImage(dir / "spaced.mhd")->GetBufferedRegion().GetNumberOfPixels(), 8u);
