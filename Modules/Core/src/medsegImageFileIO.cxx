@@ -193,6 +193,14 @@ UpdateReader(TReader * reader, const std::string & path)
  * round-off, as a fraction of the spacing. */
 constexpr double DicomSpacingTolerance = 0.01;
 
+/** What a header probe's child found; 0 is also what no child gives (the checks then run here). */
+enum ProbeOutcome : int
+{
+  HeaderRead = 0,
+  NoImageIO = 1,      //!< no IO for the file; for a folder: no DICOM series
+  DicomPixelsFine = 2 //!< every DICOM file's pixels passed DicomPixelDataProblem and decoded
+};
+
 FloatImage3::Pointer
 ReadDicomSeries(const std::string & folder)
 {
@@ -217,10 +225,13 @@ ReadDicomSeries(const std::string & folder)
           auto io = itk::GDCMImageIO::New();
           io->SetFileName(file);
           io->ReadImageInformation();
-          detail::DicomPixelDataProblem(file, true); // whether parse and decode survive; judged below
+          if (!detail::DicomPixelDataProblem(file, true).empty())
+          {
+            return 0; // named below, by this process
+          }
         }
       }
-      return uids.empty() ? 1 : 0;
+      return uids.empty() ? int(NoImageIO) : int(DicomPixelsFine);
     },
     4 * folderBytes);
   if (!scanned.crash.empty())
@@ -228,7 +239,7 @@ ReadDicomSeries(const std::string & folder)
     throw InputError(folder, "holds a malformed DICOM file: GDCM reading the folder's files " + scanned.crash +
                                "; MedSeg refuses the folder");
   }
-  if (scanned.code == 1)
+  if (scanned.code == NoImageIO)
   {
     throw InputError(folder, "is a folder without a DICOM series"); // decided in the child (see above)
   }
@@ -248,12 +259,11 @@ ReadDicomSeries(const std::string & folder)
                        " DICOM series; point MedSeg at a folder that holds exactly one");
   }
   const std::vector<std::string> files = names->GetFileNames(uids.front());
-  for (const std::string & file : files)
+  for (size_t i = 0; i < files.size() && scanned.code != DicomPixelsFine; ++i) // the child found a problem
   {
-    const std::string problem = detail::DicomPixelDataProblem(file);
-    if (!problem.empty())
+    if (const std::string problem = detail::DicomPixelDataProblem(files[i]); !problem.empty())
     {
-      throw InputError(folder, "holds a DICOM file, " + fs::path(file).filename().string() + ", that " + problem);
+      throw InputError(folder, "holds a DICOM file, " + fs::path(files[i]).filename().string() + ", that " + problem);
     }
   }
   {
@@ -349,14 +359,8 @@ struct OpenedImageFile
 /** Every header-reading step ITK takes for `path` (choosing the IO, reading the header), in a
  * child process first: a library that aborts on a malformed file (GDCM's assertions) then ends
  * the child, not MedSeg. */
-/** What ProbeHeaderInIsolation's child found. */
-enum ProbeOutcome : int
-{
-  HeaderRead = 0,
-  NoImageIO = 1
-};
-
-void
+/** Returns whether the child found a DICOM file's pixels fine (then they need no second look). */
+bool
 ProbeHeaderInIsolation(const std::string & path)
 {
   std::error_code ec;
@@ -372,11 +376,11 @@ ProbeHeaderInIsolation(const std::string & path)
       }
       io->SetFileName(path);
       io->ReadImageInformation();
-      if (std::string(io->GetNameOfClass()) == "GDCMImageIO")
+      if (std::string(io->GetNameOfClass()) == "GDCMImageIO" && detail::DicomPixelDataProblem(path, true).empty())
       {
-        detail::DicomPixelDataProblem(path, true); // whether parse and decode survive; judged after
+        return int(DicomPixelsFine);
       }
-      return int(HeaderRead);
+      return int(HeaderRead); // a problem in a DICOM file's pixels is named by the caller
     },
     ec ? 0 : 4 * size);
   if (!result.crash.empty())
@@ -390,6 +394,7 @@ ProbeHeaderInIsolation(const std::string & path)
     // field (GDCM catches that): parsing again here would allocate it for real.
     throw InputError(path, "is not in an image format MedSeg can read (NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF)");
   }
+  return result.code == DicomPixelsFine;
 }
 
 OpenedImageFile
@@ -414,7 +419,7 @@ OpenImageFile(const std::string & path, bool channels, bool volumes = false)
     throw InputError(path, problem);
   }
   detail::CheckHeaderText(path);
-  ProbeHeaderInIsolation(path);
+  const bool      pixelsChecked = ProbeHeaderInIsolation(path);
   OpenedImageFile opened;
   {
     ScopedStderrCapture quiet("ITK IO"); // each IO's CanReadFile may print (the NIfTI library does)
@@ -437,7 +442,7 @@ OpenImageFile(const std::string & path, bool channels, bool volumes = false)
   }
   ValidateHeader(*io, path, channels, volumes);
   detail::CheckPayloadComplete(*io, path);
-  if (std::string(io->GetNameOfClass()) == "GDCMImageIO")
+  if (std::string(io->GetNameOfClass()) == "GDCMImageIO" && !pixelsChecked)
   {
     ScopedStderrCapture quiet("GDCM");
     if (const std::string problem = detail::DicomPixelDataProblem(path); !problem.empty())

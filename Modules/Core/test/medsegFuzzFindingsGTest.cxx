@@ -78,11 +78,25 @@ struct Finding
   const char * problem;
 };
 
+/** Each finding of `target`'s corpus written as `name` in a fresh folder and read as that file
+ * (or, with `asFolder`, as the folder): refused with its problem. */
+void
+ExpectCorpusRefusals(const std::string & target, const std::string & name, bool asFolder,
+                     const std::vector<Finding> & findings)
+{
+  for (const Finding & finding : findings)
+  {
+    TemporaryDirectory dir;
+    WriteBytes(dir / name, ReadBytes(Corpus(target, finding.file)));
+    ExpectQuickRefusal(asFolder ? dir.Path() : dir / name, finding.problem);
+  }
+}
+
 } // namespace
 
 TEST(FuzzFindings, MetaImageHeadersThatMetaIOMisreadsAreRefusedBeforeItParsesThem)
 {
-  const std::vector<Finding> findings = {
+  ExpectCorpusRefusals("ImageMeta", "input.mha", false, {
     { "regress-dimsize-2e32-32gib.mha", "DimSize '2 2 200000000000000000000000000000000' is not 3 whole number(s)" },
     { "regress-dimsize-2e32-empty-datafile-32gib.mha", "is not 3 whole number(s) from 1 to 2147483647" },
     { "regress-ndims-negative-hang.mha", "NDims '-3' is not a whole number from 1 to 10" },
@@ -90,13 +104,7 @@ TEST(FuzzFindings, MetaImageHeadersThatMetaIOMisreadsAreRefusedBeforeItParsesThe
     { "regress-datafile-binary-name-bad-free.mha", "does not exist" },
     { "regress-datafile-binary-name-bad-free-2.mha", "does not exist" },
     { "regress-pattern-step-0-sigfpe.mha", "is not a file name with one %d conversion" },
-  };
-  for (const Finding & finding : findings)
-  {
-    TemporaryDirectory dir;
-    WriteBytes(dir / "input.mha", ReadBytes(Corpus("ImageMeta", finding.file)));
-    ExpectQuickRefusal(dir / "input.mha", finding.problem);
-  }
+  });
 }
 
 TEST(FuzzFindings, MetaImageDataFileNamesAreCheckedAsMetaIOUnderstandsThem)
@@ -189,7 +197,7 @@ TEST(FuzzFindings, NiftiSformsThatITKCannotDecomposeAreRefusedInsteadOfHanging)
 
 TEST(FuzzFindings, DicomPixelDataGDCMWouldMisdecodeIsRefusedBeforeITKReadsIt)
 {
-  const std::vector<Finding> findings = {
+  ExpectCorpusRefusals("DicomFolder", "slice0001.dcm", true, {
     { "regress-short-pixel-data-heap-overflow", "slice0001.dcm, that is truncated: its Pixel Data holds 12 bytes" },
     { "regress-short-pixel-data-heap-overflow-2", "(45 columns, 17152 rows, 1 frame(s), 1 sample(s), 16 bits) needs 1543680" },
     { "regress-short-pixel-data-heap-overflow-3", "its Pixel Data holds 32 bytes" },
@@ -199,13 +207,7 @@ TEST(FuzzFindings, DicomPixelDataGDCMWouldMisdecodeIsRefusedBeforeITKReadsIt)
     { "regress-pixel-representation-32-monochrome1-abort", "Pixel Representation 32)" },
     { "regress-raw-codec-assertion", "GDCM reading the folder's files aborted (SIGABRT)" },
     { "regress-raw-codec-assertion-2", "GDCM reading the folder's files aborted (SIGABRT)" },
-  };
-  for (const Finding & finding : findings)
-  {
-    TemporaryDirectory dir;
-    WriteBytes(dir / "slice0001.dcm", ReadBytes(Corpus("DicomFolder", finding.file)));
-    ExpectQuickRefusal(dir.Path(), finding.problem);
-  }
+  });
   // The same checks for one DICOM file given as a file, not as a folder.
   {
     TemporaryDirectory dir;

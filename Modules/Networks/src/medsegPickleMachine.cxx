@@ -4,7 +4,6 @@
 
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace medseg::detail
 {
@@ -193,8 +192,7 @@ private:
   std::unordered_map<uint64_t, Ptr>      m_Memo;
   bool                                   m_Stopped{ false };
   bool                                   m_Finished{ false };
-  std::vector<Ptr>                        m_Mutated; //!< held until the end: addresses stay unique
-  std::unordered_set<const PickleValue *> m_MutatedSet;
+  PickleBuilder::PtrSet                   m_Mutated; //!< held until the end, so no address is reused
 };
 
 Machine::~Machine()
@@ -210,10 +208,7 @@ Machine::~Machine()
 void
 Machine::Mutating(const Ptr & target)
 {
-  if (m_MutatedSet.insert(target.get()).second)
-  {
-    m_Mutated.push_back(target);
-  }
+  m_Mutated.insert(target);
 }
 
 

@@ -6,6 +6,7 @@
 #include "medsegTorchCheckpoint.h"
 
 #include <functional>
+#include <unordered_set>
 
 namespace medseg::detail
 {
@@ -16,6 +17,7 @@ class PickleBuilder
 {
 public:
   using Ptr = std::shared_ptr<PickleValue>;
+  using PtrSet = std::unordered_set<Ptr>;
   using Kind = PickleValue::Kind;
 
   static Ptr
@@ -59,11 +61,11 @@ public:
   Clear(PickleValue & value);
   /** Clear() of each of `values`. */
   static void
-  Clear(const std::vector<Ptr> & values);
+  Clear(const PtrSet & values);
   /** Whether a value reachable from one of `roots` reaches itself: a
    * reference cycle. Iterative (a fuzzed pickle nests deeper than the call stack allows). */
   static bool
-  ReachesItself(const std::vector<Ptr> & roots);
+  ReachesItself(const PtrSet & roots);
   /** The values `value` refers to directly (items, dict keys and values, state). */
   static std::vector<const PickleValue *>
   Children(const PickleValue & value);

@@ -382,7 +382,7 @@ PickleBuilder::SetState(PickleValue & object, PickleValuePtr state)
   object.m_State = std::move(state);
 }
 void
-PickleBuilder::Clear(const std::vector<Ptr> & values)
+PickleBuilder::Clear(const PtrSet & values)
 {
   for (const Ptr & value : values)
   {
@@ -402,7 +402,7 @@ PickleBuilder::Clear(PickleValue & value)
   value.m_State.reset();
 }
 bool
-PickleBuilder::ReachesItself(const std::vector<Ptr> & roots)
+PickleBuilder::ReachesItself(const PtrSet & roots)
 {
   // Iterative depth-first search (a fuzzed pickle nests deeper than the call stack allows).
   enum class Mark
