@@ -18,6 +18,12 @@ namespace medseg
  * - `minmax`: (x - min) / (max - min), so [0, 1]; a constant image becomes 0.
  * - `ct:LEVEL,WIDTH`: clipped to [LEVEL - WIDTH/2, LEVEL + WIDTH/2], then mapped to [0, 1].
  * - `percentile:LOW,HIGH`: clipped to the LOW and HIGH percentiles (0-100), then `zscore`.
+ *
+ * `zscore`, `minmax` and `percentile` take the suffix `@nonzero` (e.g. `zscore@nonzero`): the
+ * statistics come from the nonzero voxels only and a voxel that is exactly 0 stays 0, as nnU-Net's
+ * `use_mask_for_norm` and MONAI's `NormalizeIntensity(nonzero=True)` do. Zero padding around a
+ * scan then changes neither the mapping nor what the padding looks like to the model (0, the
+ * mean of the normalized tissue).
  */
 struct NormalizationSpec
 {
@@ -35,6 +41,7 @@ struct NormalizationSpec
   double width{ 400.0 }; //!< CT window width (HU), > 0
   double lowerPercentile{ 0.5 };
   double upperPercentile{ 99.5 };
+  bool   nonzero{ false }; //!< `@nonzero`: statistics over the nonzero voxels; zeros stay 0
 
   /** Parses the text form; throws std::invalid_argument with a message saying what is accepted. */
   static NormalizationSpec
@@ -60,7 +67,8 @@ struct IntensityMapping
   double divisor{ 1.0 };
   double outLow{ -Infinity };
   double outHigh{ Infinity };
-  bool   identity{ true }; //!< `none`: values pass unchanged
+  bool   identity{ true };  //!< `none`: values pass unchanged
+  bool   keepZero{ false }; //!< `@nonzero`: an exact 0 maps to 0
 
   float
   Apply(float x) const
@@ -68,6 +76,10 @@ struct IntensityMapping
     if (identity)
     {
       return x;
+    }
+    if (keepZero && x == 0.0f)
+    {
+      return 0.0f;
     }
     const float clipped = (x < clipLow || x > clipHigh) ? static_cast<float>(x < clipLow ? clipLow : clipHigh) : x;
     const double y = (static_cast<double>(clipped) - shift) / divisor;
@@ -107,6 +119,10 @@ private:
   float  m_Min{ std::numeric_limits<float>::infinity() };
   float  m_Max{ -std::numeric_limits<float>::infinity() };
   size_t m_Count{ 0 };
+  // The nonzero voxels alone (`@nonzero`); their sums are m_Sum and m_SumOfSquares, since zeros add 0.
+  float  m_NonzeroMin{ std::numeric_limits<float>::infinity() };
+  float  m_NonzeroMax{ -std::numeric_limits<float>::infinity() };
+  size_t m_NonzeroCount{ 0 };
 };
 
 /** The mapping `spec` gives for these voxels (the whole volume). */

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -53,8 +54,21 @@ Percentile(std::vector<float> & values, double percent)
 NormalizationSpec
 NormalizationSpec::Parse(const std::string & text)
 {
-  NormalizationSpec spec;
-  const auto        colon = text.find(':');
+  static const std::string nonzeroSuffix = "@nonzero";
+  NormalizationSpec        spec;
+  if (text.size() > nonzeroSuffix.size() &&
+      text.compare(text.size() - nonzeroSuffix.size(), nonzeroSuffix.size(), nonzeroSuffix) == 0)
+  {
+    spec = Parse(text.substr(0, text.size() - nonzeroSuffix.size()));
+    if (!NeedsStatistics(spec) || spec.nonzero)
+    {
+      throw std::invalid_argument("normalization '" + text +
+                                  "': @nonzero applies to zscore, minmax and percentile:LOW,HIGH only");
+    }
+    spec.nonzero = true;
+    return spec;
+  }
+  const auto colon = text.find(':');
   const std::string head = text.substr(0, colon);
   const std::string tail = colon == std::string::npos ? std::string() : text.substr(colon + 1);
   if (head == "none" && tail.empty())
@@ -90,7 +104,8 @@ NormalizationSpec::Parse(const std::string & text)
   else
   {
     throw std::invalid_argument("unknown normalization '" + text +
-                                "'; use none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH");
+                                "'; use none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH (the last "
+                                "three optionally with @nonzero)");
   }
   return spec;
 }
@@ -104,17 +119,23 @@ NormalizationSpec::ToString() const
     case Kind::None:
       return "none";
     case Kind::ZScore:
-      return "zscore";
+      os << "zscore";
+      break;
     case Kind::MinMax:
-      return "minmax";
+      os << "minmax";
+      break;
     case Kind::CTWindow:
       os << "ct:" << level << ',' << width;
-      return os.str();
+      break;
     case Kind::PercentileZScore:
       os << "percentile:" << lowerPercentile << ',' << upperPercentile;
-      return os.str();
+      break;
   }
-  return "none";
+  if (nonzero)
+  {
+    os << "@nonzero";
+  }
+  return os.str();
 }
 
 void
@@ -146,6 +167,12 @@ IntensityStatistics::Add(const float * data, size_t n)
     m_SumOfSquares += static_cast<double>(data[i]) * data[i];
     m_Min = std::min(m_Min, data[i]);
     m_Max = std::max(m_Max, data[i]);
+    if (data[i] != 0.0f)
+    {
+      m_NonzeroMin = std::min(m_NonzeroMin, data[i]);
+      m_NonzeroMax = std::max(m_NonzeroMax, data[i]);
+      ++m_NonzeroCount;
+    }
   }
   m_Count += n;
 }
@@ -154,13 +181,17 @@ IntensityMapping
 IntensityStatistics::Finish(const NormalizationSpec & spec) const
 {
   IntensityMapping mapping;
+  mapping.keepZero = spec.nonzero;
+  const size_t count = spec.nonzero ? m_NonzeroCount : m_Count;
+  const float  low = spec.nonzero ? m_NonzeroMin : m_Min;
+  const float  high = spec.nonzero ? m_NonzeroMax : m_Max;
   switch (spec.kind)
   {
     case NormalizationSpec::Kind::None:
       return mapping;
     case NormalizationSpec::Kind::ZScore:
     {
-      const double n = static_cast<double>(std::max<size_t>(m_Count, 1));
+      const double n = static_cast<double>(std::max<size_t>(count, 1));
       const double mean = m_Sum / n;
       const double variance = std::max(m_SumOfSquares / n - mean * mean, 0.0);
       mapping.identity = false;
@@ -171,8 +202,8 @@ IntensityStatistics::Finish(const NormalizationSpec & spec) const
     case NormalizationSpec::Kind::MinMax:
     {
       mapping.identity = false;
-      mapping.shift = m_Count > 0 ? static_cast<double>(m_Min) : 0.0;
-      const double range = m_Count > 0 ? static_cast<double>(m_Max) - m_Min : 0.0;
+      mapping.shift = count > 0 ? static_cast<double>(low) : 0.0;
+      const double range = count > 0 ? static_cast<double>(high) - low : 0.0;
       // A constant image maps to 0: (x - min) / inf.
       mapping.divisor = range > 0.0 ? range : IntensityMapping::Infinity;
       return mapping;
@@ -203,19 +234,29 @@ ComputeIntensityMapping(const float * data, size_t n, const NormalizationSpec & 
     }
     return statistics.Finish(spec);
   }
-  // Clip to the percentiles, then z-score the clipped values.
-  std::vector<float> copy(data, data + n);
-  IntensityMapping   clip;
+  // Clip to the percentiles, then z-score the clipped values (`@nonzero`: of the nonzero voxels).
+  const auto         counted = [&spec](float x) { return !spec.nonzero || x != 0.0f; };
+  std::vector<float> copy;
+  copy.reserve(n);
+  std::copy_if(data, data + n, std::back_inserter(copy), counted);
+  IntensityMapping clip;
   clip.identity = false;
-  clip.clipLow = n > 0 ? Percentile(copy, spec.lowerPercentile) : 0.0;
-  clip.clipHigh = n > 0 ? Percentile(copy, spec.upperPercentile) : 0.0;
+  clip.clipLow = copy.empty() ? 0.0 : Percentile(copy, spec.lowerPercentile);
+  clip.clipHigh = copy.empty() ? 0.0 : Percentile(copy, spec.upperPercentile);
+  size_t used = 0; // the percentiles reordered `copy`: refill it in voxel order
   for (size_t i = 0; i < n; ++i)
   {
-    copy[i] = clip.Apply(data[i]);
+    if (counted(data[i]))
+    {
+      copy[used++] = clip.Apply(data[i]);
+    }
   }
   IntensityStatistics statistics;
-  statistics.Add(copy.data(), n);
-  IntensityMapping mapping = statistics.Finish(NormalizationSpec::Parse("zscore"));
+  statistics.Add(copy.data(), copy.size());
+  NormalizationSpec zscore;
+  zscore.kind = NormalizationSpec::Kind::ZScore;
+  IntensityMapping mapping = statistics.Finish(zscore);
+  mapping.keepZero = spec.nonzero;
   mapping.clipLow = clip.clipLow;
   mapping.clipHigh = clip.clipHigh;
   return mapping;

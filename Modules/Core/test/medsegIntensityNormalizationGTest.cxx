@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 using namespace medseg;
 
@@ -117,4 +120,67 @@ TEST(IntensityNormalization, MappingFormulas)
   EXPECT_FLOAT_EQ(ct.Apply(3000.0f), 1.0f);
   const float values[] = { 5.0f, 5.0f, 5.0f };
   EXPECT_FLOAT_EQ(ComputeIntensityMapping(values, 3, NormalizationSpec::Parse("minmax")).Apply(5.0f), 0.0f);
+}
+
+TEST(IntensityNormalization, NonzeroStatisticsIgnoreZeroPadding)
+{
+  // The same tissue with and without a zero-filled border around it: with @nonzero the mapping
+  // is the same and the padding stays 0; without, the padding shifts the statistics.
+  std::vector<float> tissue(500);
+  for (size_t i = 0; i < tissue.size(); ++i)
+  {
+    tissue[i] = 20.0f + static_cast<float>((i * 37) % 101);
+  }
+  std::vector<float> padded(4 * tissue.size(), 0.0f);
+  std::copy(tissue.begin(), tissue.end(), padded.begin() + 700);
+  for (const char * text : { "zscore@nonzero", "minmax@nonzero", "percentile:0.5,99.5@nonzero" })
+  {
+    const auto spec = NormalizationSpec::Parse(text);
+    EXPECT_TRUE(spec.nonzero) << text;
+    EXPECT_EQ(spec.ToString(), text);
+    const auto alone = ComputeIntensityMapping(tissue.data(), tissue.size(), spec);
+    const auto withPadding = ComputeIntensityMapping(padded.data(), padded.size(), spec);
+    for (const float x : tissue)
+    {
+      ASSERT_FLOAT_EQ(alone.Apply(x), withPadding.Apply(x)) << text << " value " << x;
+    }
+    EXPECT_EQ(withPadding.Apply(0.0f), 0.0f) << text;
+    const std::string plainText = std::string(text).substr(0, std::string(text).find('@'));
+    const auto        plain = ComputeIntensityMapping(padded.data(), padded.size(), NormalizationSpec::Parse(plainText));
+    EXPECT_GT(std::abs(plain.Apply(60.0f) - alone.Apply(60.0f)), 0.05f) << text;
+    if (plainText != "minmax") // minmax maps the padding (the minimum) to 0 anyway
+    {
+      EXPECT_NE(plain.Apply(0.0f), 0.0f) << text;
+    }
+  }
+  // Streaming gives the same mapping for the streamable ones.
+  for (const char * text : { "zscore@nonzero", "minmax@nonzero" })
+  {
+    const auto          spec = NormalizationSpec::Parse(text);
+    IntensityStatistics chunks;
+    for (size_t first = 0; first < padded.size(); first += 333)
+    {
+      chunks.Add(padded.data() + first, std::min<size_t>(333, padded.size() - first));
+    }
+    const auto whole = ComputeIntensityMapping(padded.data(), padded.size(), spec);
+    const auto streamed = chunks.Finish(spec);
+    for (const float x : padded)
+    {
+      ASSERT_EQ(whole.Apply(x), streamed.Apply(x)) << text;
+    }
+  }
+  // Mean 0 and sd 1 over the tissue after zscore@nonzero.
+  const auto mapping = ComputeIntensityMapping(padded.data(), padded.size(), NormalizationSpec::Parse("zscore@nonzero"));
+  double     sum = 0.0, squares = 0.0;
+  for (const float x : tissue)
+  {
+    sum += mapping.Apply(x);
+    squares += static_cast<double>(mapping.Apply(x)) * mapping.Apply(x);
+  }
+  EXPECT_NEAR(sum / tissue.size(), 0.0, 1e-5);
+  EXPECT_NEAR(squares / tissue.size(), 1.0, 1e-4);
+  EXPECT_THROW(NormalizationSpec::Parse("ct:40,400@nonzero"), std::invalid_argument);
+  EXPECT_THROW(NormalizationSpec::Parse("none@nonzero"), std::invalid_argument);
+  EXPECT_THROW(NormalizationSpec::Parse("zscore@nonzero@nonzero"), std::invalid_argument);
+  EXPECT_THROW(NormalizationSpec::Parse("@nonzero"), std::invalid_argument);
 }

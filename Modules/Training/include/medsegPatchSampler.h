@@ -43,7 +43,7 @@ AugmentIntensities(at::Tensor patch, const AugmentationSettings & settings, std:
 
 /** \brief The zero-background augmentations, after the intensity ones (so a constant stays
  * constant): a constant patch (constant_patch) or a field-of-view cut (field_of_view), each
- * channel's minimum as the constant and background as the label there. `sliceAxis` (2D models)
+ * channel's minimum (0 with settings.zeroBackground) as the constant and background as the label there. `sliceAxis` (2D models)
  * is never cut across. Changes `image` [C, Pz, Py, Px] and `label` [Pz, Py, Px] in place. */
 void
 AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSettings & settings,

@@ -189,7 +189,8 @@ AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSet
 {
   if (!a.enabled)
     return;
-  const at::Tensor low = image.amin({ 1, 2, 3 }, /*keepdim=*/true); // [C, 1, 1, 1]
+  const at::Tensor low = a.zeroBackground ? at::zeros({ image.size(0), 1, 1, 1 }, image.options())
+                                          : image.amin({ 1, 2, 3 }, /*keepdim=*/true); // [C, 1, 1, 1]
   if (Coin(rng, a.constantPatchProbability))
   {
     image = low.expand_as(image).clone();

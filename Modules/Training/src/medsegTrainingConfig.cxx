@@ -441,6 +441,7 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   }
   if (r.Has("augmentation"))
     c.augmentation = AugmentationSettings::FromJson(r.Required("augmentation"), subject);
+  c.augmentation.zeroBackground = c.channels.front().normalization.nonzero;
   // Synthesized patches are standardized (zero mean, unit variance over the case), as z-score and
   // percentile normalizations leave real ones; other normalizations would tell the two apart.
   using NormalizationKind = NormalizationSpec::Kind;

@@ -195,3 +195,52 @@ TEST(PatchSampler, TheStreamHoldsConstantAndFieldOfViewCutPatchesAsConfigured)
       EXPECT_GT(images[i].max().item<float>(), images[i].min().item<float>());
   }
 }
+
+TEST(PatchSampler, WithNonzeroNormalizationZeroPaddingIsExactlyZero)
+{
+  // With `@nonzero` a zero voxel stays 0 through the normalization, so at inference zero padding
+  // reaches the model as 0, not as the channel's minimum: the constant and the cut-off part of the
+  // training patches must be 0 too. The config sets this from the channel's normalization.
+  nlohmann::json j = nlohmann::json::parse(R"({
+    "architecture": {"plugin": "unet", "hyper_parameters": {"features": [4, 8]}},
+    "input": {"channels": [{"name": "T1", "normalization": "zscore@nonzero"}]},
+    "labels": [{"value": 0, "name": "background"}, {"value": 1, "name": "x"}],
+    "patch_size": [16, 16, 16]
+  })");
+  EXPECT_TRUE(TrainingConfig::FromJson(j, "config.json").augmentation.zeroBackground);
+  j["input"]["channels"][0]["normalization"] = "zscore";
+  EXPECT_FALSE(TrainingConfig::FromJson(j, "config.json").augmentation.zeroBackground);
+
+  const PreprocessedCase base = AsymmetricPhantom();
+  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
+  AugmentationSettings   a;
+  a.flipProbability = { { 0, 0, 0 } };
+  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
+  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  a.constantPatchProbability = 0.3;
+  a.fieldOfViewProbability = 0.5;
+  a.zeroBackground = true;
+  const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 5);
+  int constant = 0, cut = 0;
+  for (int step = 0; step < 50; ++step)
+  {
+    const TrainingBatch batch = sampler.Sample(step, 4);
+    for (int64_t i = 0; i < 4; ++i)
+    {
+      const at::Tensor image = batch.images[i][0];
+      const at::Tensor zero = image == 0;
+      const int64_t    zeros = zero.sum().item<int64_t>();
+      EXPECT_GE(image.min().item<float>(), 0.0f) << "only 0 may lie below the phantom's values (>= 5)";
+      if (zeros == image.numel())
+        ++constant;
+      else if (zeros > 0)
+      {
+        ++cut;
+        EXPECT_GE(zeros, 36) << "a cut sets at least one 6 x 6 plane to 0";
+        EXPECT_EQ(batch.labels[i].masked_select(zero).sum().item<int64_t>(), 0);
+      }
+    }
+  }
+  EXPECT_GT(constant, 30); // expected 60 of 200
+  EXPECT_GT(cut, 40);      // expected 70
+}
