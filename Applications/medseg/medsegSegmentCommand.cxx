@@ -86,6 +86,10 @@ SegmentCommandLine()
                 "Fewer windows: overlap 0.2 (tile step 0.8 of a patch, as TotalSegmentator's fast CPU mode) instead\n"
                 "      of the package's; measured speed and Dice in Documentation/segment.md.")
            .Label("Fast").Group("Sliding window"))
+    .Add(Option("run-constant-windows", K::Flag,
+                "Run the network on every window, also on windows that are one constant value (zero padding),\n"
+                "      which by default are run once and their prediction reused (same result; for measurements).")
+           .Label("Run constant windows").Group("Sliding window"))
     .Add(Option("overlap", K::Float,
                 "Fraction of a patch shared with its neighbour, in [0, 1). Default: the package's, else 0.5.")
            .Label("Overlap").Group("Sliding window"))
@@ -95,7 +99,8 @@ SegmentCommandLine()
     .Add(Option("batch-size", K::Integer, "Patches per forward call. Default: the package's, else 2.")
            .Label("Batch size").Group("Sliding window"))
     .Add(Option("normalize", K::String,
-                "Intensity normalization of every channel: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH.\n"
+                "Intensity normalization of every channel: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH;\n"
+                "      zscore, minmax and percentile take @nonzero (statistics of the nonzero voxels, zeros stay 0).\n"
                 "      Default: the package's per channel, else zscore.")
            .Label("Normalization").Group("Sliding window"))
     .Add(Option("tta", K::Flag,
@@ -170,6 +175,7 @@ WindowSettings(const ParsedArguments & args, SlidingWindowSettings s, bool fromP
   if (args.Has("batch-size"))
     s.batchSize = args.GetInteger("batch-size");
   s.accumulation = ParseScoreAccumulation(args.Get("accumulation"));
+  s.reuseConstantWindows = !args.Flag("run-constant-windows");
   std::vector<int> axes = fromPackage && !s.mirrorAxes.empty() ? s.mirrorAxes : std::vector<int>{ 0, 1, 2 };
   if (args.Has("mirror-axes"))
   {

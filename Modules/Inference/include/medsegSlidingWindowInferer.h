@@ -63,6 +63,10 @@ struct SlidingWindowSettings
   BlendedScores          blended{ BlendedScores::Probabilities };     //!< probabilities or logits (then Float32 only)
   GaussianCentre         gaussianCentre{ GaussianCentre::Middle };    //!< peak of the Gaussian weights
   WindowPositions        windowPositions{ WindowPositions::NNUNet };  //!< where patches start
+  /** A batch whose every window is constant (each channel one value) with values an earlier window
+   * of this run had is not run again: that window's prediction is reused (the network sees the same
+   * input). Saves most of the work on zero-filled fields of view without the crop. */
+  bool reuseConstantWindows{ true };
 
   /** Throws std::invalid_argument naming the field when a value is out of range. */
   void

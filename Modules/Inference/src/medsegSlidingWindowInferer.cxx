@@ -233,6 +233,62 @@ ActivateInPlace(at::Tensor logits, BlendedScores blended)
   return logits.div_(logits.sum(1, true));
 }
 
+/** Each channel's value when every voxel of that channel of `patch` [C, z, y, x] holds one value;
+ * empty otherwise. */
+std::vector<float>
+ConstantValues(const at::Tensor & patch)
+{
+  std::vector<float> values;
+  for (int64_t c = 0; c < patch.size(0); ++c)
+  {
+    const auto [low, high] = at::aminmax(patch[c]);
+    const float value = low.item<float>();
+    if (value != high.item<float>())
+      return {};
+    values.push_back(value);
+  }
+  return values;
+}
+
+/** The predictions of the constant windows seen so far, by their channel values (a few at most). */
+class ConstantWindowPredictions
+{
+public:
+  explicit ConstantWindowPredictions(size_t capacity)
+    : m_Capacity(capacity)
+  {}
+
+  bool
+  Enabled() const
+  {
+    return m_Capacity > 0;
+  }
+
+  /** The kept prediction for these values; undefined when none (or `values` is empty). */
+  at::Tensor
+  Find(const std::vector<float> & values) const
+  {
+    for (const auto & [key, prediction] : m_Entries)
+    {
+      if (!values.empty() && key == values)
+        return prediction;
+    }
+    return {};
+  }
+
+  void
+  Keep(const std::vector<float> & values, const at::Tensor & prediction)
+  {
+    if (values.empty() || m_Entries.size() >= m_Capacity || Find(values).defined())
+      return;
+    m_Entries.emplace_back(values, prediction.clone()); // not a view that keeps the whole batch alive
+  }
+
+private:
+  size_t                                                m_Capacity;
+  std::vector<std::pair<std::vector<float>, at::Tensor>> m_Entries;
+};
+
 } // namespace
 
 at::Tensor
@@ -482,18 +538,40 @@ SlidingWindowInferer::RunRegion(const at::Tensor & input, const VoxelBox & input
     }
   };
 
+  // A window whose every channel holds one value (zero padding, an empty field of view) gives the
+  // network the same input as any other window of those values: the first one's prediction is kept
+  // and a batch made only of such windows is not run again.
+  ConstantWindowPredictions constantWindows(m_Settings.reuseConstantWindows ? 4 : 0);
+
   const auto batchSize = static_cast<size_t>(m_Settings.batchSize);
   int64_t    classes = 0;
   for (size_t b = 0; b < plan.batches.size(); ++b)
   {
-    const size_t            first = plan.batches[b];
-    const size_t            last = std::min(plan.starts.size(), first + batchSize);
-    std::vector<at::Tensor> patches;
+    const size_t                    first = plan.batches[b];
+    const size_t                    last = std::min(plan.starts.size(), first + batchSize);
+    std::vector<at::Tensor>         patches;
+    std::vector<std::vector<float>> constants; // per patch: each channel's value, or empty
+    bool                            allKnown = true;
     for (size_t i = first; i < last; ++i)
     {
       patches.push_back(extract(plan.starts[i]));
+      constants.push_back(constantWindows.Enabled() ? ConstantValues(patches.back()) : std::vector<float>{});
+      allKnown = allKnown && constantWindows.Find(constants.back()).defined();
     }
-    const at::Tensor probabilities = PredictBatch(at::stack(patches), model); // [B, K, pz, py, px]
+    at::Tensor probabilities; // [B, K, pz, py, px]
+    if (allKnown)
+    {
+      std::vector<at::Tensor> known;
+      for (const auto & values : constants)
+        known.push_back(constantWindows.Find(values));
+      probabilities = at::stack(known);
+    }
+    else
+    {
+      probabilities = PredictBatch(at::stack(patches), model);
+      for (size_t i = 0; i < constants.size(); ++i)
+        constantWindows.Keep(constants[i], probabilities[static_cast<int64_t>(i)]);
+    }
     if (classes == 0)
     {
       classes = probabilities.size(1);

@@ -246,3 +246,46 @@ TEST(NonzeroCrop, AnAllZeroImageIsAllBackgroundWithoutRunningTheModel)
     ASSERT_EQ(result.probabilities->GetBufferPointer()[2 * i + 1], 0.0f);
   }
 }
+
+// Without the crop, a window that sees only zeros (or only any one value) gives the network the
+// same input as every other such window: the sliding window runs one of them and reuses its
+// prediction. Same probabilities, bit for bit, with far fewer patches run; a sub-region (streaming)
+// still equals the same voxels of the whole run.
+TEST(NonzeroCrop, ConstantWindowsAreRunOnceWithTheSameResult)
+{
+  // [1, z, y, x]: a textured block at one corner, zeros elsewhere, and a constant slab of 7s.
+  at::Tensor volume = at::zeros({ 1, 40, 36, 44 });
+  volume.index({ 0, at::indexing::Slice(2, 12), at::indexing::Slice(3, 13), at::indexing::Slice(1, 11) })
+    .copy_(at::rand({ 10, 10, 10 }, at::TensorOptions().dtype(at::kFloat)) * 50.0 + 100.0);
+  volume.index({ 0, at::indexing::Slice(), at::indexing::Slice(), at::indexing::Slice(30, 44) }).fill_(7.0f);
+  SlidingWindowSettings settings;
+  settings.patchSize = { { 8, 8, 8 } };
+  settings.overlap = 0.5;
+  settings.batchSize = 2;
+  settings.mirrorAxes = { 0 };
+
+  settings.reuseConstantWindows = false;
+  const auto       every = Model(test::MakeInstanceNormModule());
+  const at::Tensor expected = SlidingWindowInferer(settings).Run(volume, *every);
+  settings.reuseConstantWindows = true;
+  const auto       reusing = Model(test::MakeInstanceNormModule());
+  const at::Tensor reused = SlidingWindowInferer(settings).Run(volume, *reusing);
+  EXPECT_TRUE(at::equal(expected, reused)) << "max difference " << (expected - reused).abs().max().item<float>();
+  std::cout << "patches run: " << every->patches.load() << " without reuse, " << reusing->patches.load() << " with\n";
+  EXPECT_LT(reusing->patches.load(), every->patches.load() / 3);
+  EXPECT_GE(reusing->patches.load(), 4); // the textured windows, and at least one of each constant value
+
+  // A region on its own equals the same voxels of the whole run.
+  const SlidingWindowInferer inferer(settings);
+  VoxelBox                   region;
+  region.start = { { 20, 0, 0 } };
+  region.size = { { 12, 36, 44 } };
+  const VoxelBox input = inferer.InputBoxFor({ { 40, 36, 44 } }, region);
+  const auto     slab = volume.index({ at::indexing::Slice(), at::indexing::Slice(input.start[0], input.End(0)),
+                                       at::indexing::Slice(input.start[1], input.End(1)),
+                                       at::indexing::Slice(input.start[2], input.End(2)) });
+  const auto regionModel = Model(test::MakeInstanceNormModule());
+  inferer.RunRegion(slab, input, { { 40, 36, 44 } }, region, *regionModel, [&](int64_t z, const at::Tensor & scores) {
+    ASSERT_TRUE(at::equal(scores, expected.select(1, z))) << "slice " << z;
+  });
+}
