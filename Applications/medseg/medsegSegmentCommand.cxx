@@ -100,7 +100,8 @@ SegmentCommandLine()
            .Label("Batch size").Group("Sliding window"))
     .Add(Option("normalize", K::String,
                 "Intensity normalization of every channel: none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH;\n"
-                "      zscore, minmax and percentile take @nonzero (statistics of the nonzero voxels, zeros stay 0).\n"
+                "      zscore, minmax and percentile take @nonzero (statistics of the nonzero voxels, zeros stay 0)\n"
+                "      or @nonzero-statistics (statistics of the nonzero voxels, zeros mapped below the tissue).\n"
                 "      Default: the package's per channel, else zscore.")
            .Label("Normalization").Group("Sliding window"))
     .Add(Option("tta", K::Flag,

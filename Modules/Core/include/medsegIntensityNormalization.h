@@ -19,11 +19,14 @@ namespace medseg
  * - `ct:LEVEL,WIDTH`: clipped to [LEVEL - WIDTH/2, LEVEL + WIDTH/2], then mapped to [0, 1].
  * - `percentile:LOW,HIGH`: clipped to the LOW and HIGH percentiles (0-100), then `zscore`.
  *
- * `zscore`, `minmax` and `percentile` take the suffix `@nonzero` (e.g. `zscore@nonzero`): the
- * statistics come from the nonzero voxels only and a voxel that is exactly 0 stays 0, as nnU-Net's
- * `use_mask_for_norm` and MONAI's `NormalizeIntensity(nonzero=True)` do. Zero padding around a
- * scan then changes neither the mapping nor what the padding looks like to the model (0, the
- * mean of the normalized tissue).
+ * `zscore`, `minmax` and `percentile` take a suffix that takes their statistics (mean, std, min,
+ * max, percentiles) from the nonzero voxels only, so zero padding around a scan does not change
+ * the mapping of the rest:
+ * - `@nonzero` (e.g. `zscore@nonzero`): and a voxel that is exactly 0 stays 0, as nnU-Net's
+ *   `use_mask_for_norm` and MONAI's `NormalizeIntensity(nonzero=True)` do (0 is then the mean of
+ *   the normalized tissue);
+ * - `@nonzero-statistics`: and zeros are mapped as any other voxel (below the tissue: with
+ *   `percentile`, to the lower clip), so a zero background still looks dark to the model.
  */
 struct NormalizationSpec
 {
@@ -41,7 +44,8 @@ struct NormalizationSpec
   double width{ 400.0 }; //!< CT window width (HU), > 0
   double lowerPercentile{ 0.5 };
   double upperPercentile{ 99.5 };
-  bool   nonzero{ false }; //!< `@nonzero`: statistics over the nonzero voxels; zeros stay 0
+  bool   nonzero{ false };  //!< `@nonzero...`: statistics over the nonzero voxels only
+  bool   keepZero{ false }; //!< `@nonzero`: an exact 0 stays 0 (not with `@nonzero-statistics`)
 
   /** Parses the text form; throws std::invalid_argument with a message saying what is accepted. */
   static NormalizationSpec

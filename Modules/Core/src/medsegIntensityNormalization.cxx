@@ -54,20 +54,24 @@ Percentile(std::vector<float> & values, double percent)
 NormalizationSpec
 NormalizationSpec::Parse(const std::string & text)
 {
-  static const std::string nonzeroSuffix = "@nonzero";
-  NormalizationSpec        spec;
-  if (text.size() > nonzeroSuffix.size() &&
-      text.compare(text.size() - nonzeroSuffix.size(), nonzeroSuffix.size(), nonzeroSuffix) == 0)
+  // `@nonzero` (zeros stay 0) and `@nonzero-statistics` (zeros mapped as any voxel).
+  for (const bool keepZero : { true, false })
   {
-    spec = Parse(text.substr(0, text.size() - nonzeroSuffix.size()));
-    if (!NeedsStatistics(spec) || spec.nonzero)
+    const std::string suffix = keepZero ? "@nonzero" : "@nonzero-statistics";
+    if (text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0)
     {
-      throw std::invalid_argument("normalization '" + text +
-                                  "': @nonzero applies to zscore, minmax and percentile:LOW,HIGH only");
+      NormalizationSpec spec = Parse(text.substr(0, text.size() - suffix.size()));
+      if (!NeedsStatistics(spec) || spec.nonzero)
+      {
+        throw std::invalid_argument("normalization '" + text + "': " + suffix +
+                                    " applies to zscore, minmax and percentile:LOW,HIGH only, once");
+      }
+      spec.nonzero = true;
+      spec.keepZero = keepZero;
+      return spec;
     }
-    spec.nonzero = true;
-    return spec;
   }
+  NormalizationSpec spec;
   const auto colon = text.find(':');
   const std::string head = text.substr(0, colon);
   const std::string tail = colon == std::string::npos ? std::string() : text.substr(colon + 1);
@@ -105,7 +109,7 @@ NormalizationSpec::Parse(const std::string & text)
   {
     throw std::invalid_argument("unknown normalization '" + text +
                                 "'; use none, zscore, minmax, ct:LEVEL,WIDTH or percentile:LOW,HIGH (the last "
-                                "three optionally with @nonzero)");
+                                "three optionally with @nonzero or @nonzero-statistics)");
   }
   return spec;
 }
@@ -133,7 +137,7 @@ NormalizationSpec::ToString() const
   }
   if (nonzero)
   {
-    os << "@nonzero";
+    os << (keepZero ? "@nonzero" : "@nonzero-statistics");
   }
   return os.str();
 }
@@ -181,7 +185,7 @@ IntensityMapping
 IntensityStatistics::Finish(const NormalizationSpec & spec) const
 {
   IntensityMapping mapping;
-  mapping.keepZero = spec.nonzero;
+  mapping.keepZero = spec.keepZero;
   const size_t count = spec.nonzero ? m_NonzeroCount : m_Count;
   const float  low = spec.nonzero ? m_NonzeroMin : m_Min;
   const float  high = spec.nonzero ? m_NonzeroMax : m_Max;
@@ -256,7 +260,7 @@ ComputeIntensityMapping(const float * data, size_t n, const NormalizationSpec & 
   NormalizationSpec zscore;
   zscore.kind = NormalizationSpec::Kind::ZScore;
   IntensityMapping mapping = statistics.Finish(zscore);
-  mapping.keepZero = spec.nonzero;
+  mapping.keepZero = spec.keepZero;
   mapping.clipLow = clip.clipLow;
   mapping.clipHigh = clip.clipHigh;
   return mapping;

@@ -133,10 +133,13 @@ TEST(IntensityNormalization, NonzeroStatisticsIgnoreZeroPadding)
   }
   std::vector<float> padded(4 * tissue.size(), 0.0f);
   std::copy(tissue.begin(), tissue.end(), padded.begin() + 700);
-  for (const char * text : { "zscore@nonzero", "minmax@nonzero", "percentile:0.5,99.5@nonzero" })
+  for (const char * text : { "zscore@nonzero", "minmax@nonzero", "percentile:0.5,99.5@nonzero",
+                             "zscore@nonzero-statistics", "percentile:0.5,99.5@nonzero-statistics" })
   {
     const auto spec = NormalizationSpec::Parse(text);
+    const bool keepZero = spec.keepZero;
     EXPECT_TRUE(spec.nonzero) << text;
+    EXPECT_EQ(keepZero, std::string(text).find("statistics") == std::string::npos) << text;
     EXPECT_EQ(spec.ToString(), text);
     const auto alone = ComputeIntensityMapping(tissue.data(), tissue.size(), spec);
     const auto withPadding = ComputeIntensityMapping(padded.data(), padded.size(), spec);
@@ -144,7 +147,19 @@ TEST(IntensityNormalization, NonzeroStatisticsIgnoreZeroPadding)
     {
       ASSERT_FLOAT_EQ(alone.Apply(x), withPadding.Apply(x)) << text << " value " << x;
     }
-    EXPECT_EQ(withPadding.Apply(0.0f), 0.0f) << text;
+    if (keepZero)
+    {
+      EXPECT_EQ(withPadding.Apply(0.0f), 0.0f) << text;
+    }
+    else if (spec.kind == NormalizationSpec::Kind::PercentileZScore) // to the lower clip, the tissue's darkest
+    {
+      EXPECT_EQ(withPadding.Apply(0.0f), withPadding.Apply(static_cast<float>(withPadding.clipLow))) << text;
+      EXPECT_LT(withPadding.Apply(0.0f), withPadding.Apply(60.0f)) << text;
+    }
+    else // zero lies below the tissue (>= 20) and maps below it
+    {
+      EXPECT_LT(withPadding.Apply(0.0f), alone.Apply(20.0f) - 0.5f) << text;
+    }
     const std::string plainText = std::string(text).substr(0, std::string(text).find('@'));
     const auto        plain = ComputeIntensityMapping(padded.data(), padded.size(), NormalizationSpec::Parse(plainText));
     EXPECT_GT(std::abs(plain.Apply(60.0f) - alone.Apply(60.0f)), 0.05f) << text;
@@ -183,4 +198,6 @@ TEST(IntensityNormalization, NonzeroStatisticsIgnoreZeroPadding)
   EXPECT_THROW(NormalizationSpec::Parse("none@nonzero"), std::invalid_argument);
   EXPECT_THROW(NormalizationSpec::Parse("zscore@nonzero@nonzero"), std::invalid_argument);
   EXPECT_THROW(NormalizationSpec::Parse("@nonzero"), std::invalid_argument);
+  EXPECT_THROW(NormalizationSpec::Parse("zscore@nonzero@nonzero-statistics"), std::invalid_argument);
+  EXPECT_THROW(NormalizationSpec::Parse("ct:40,400@nonzero-statistics"), std::invalid_argument);
 }

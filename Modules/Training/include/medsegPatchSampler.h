@@ -43,11 +43,12 @@ AugmentIntensities(at::Tensor patch, const AugmentationSettings & settings, std:
 
 /** \brief The zero-background augmentations, after the intensity ones (so a constant stays
  * constant): a constant patch (constant_patch) or a field-of-view cut (field_of_view), each
- * channel's minimum (0 with settings.zeroBackground) as the constant and background as the label there. `sliceAxis` (2D models)
+ * channel's minimum as the constant (settings.padding: 0, or `caseMinimum` [C, 1, 1, 1], the
+ * whole case's) and background as the label there. `sliceAxis` (2D models)
  * is never cut across. Changes `image` [C, Pz, Py, Px] and `label` [Pz, Py, Px] in place. */
 void
 AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSettings & settings,
-                   std::mt19937_64 & rng, int sliceAxis = -1);
+                   std::mt19937_64 & rng, int sliceAxis = -1, const at::Tensor & caseMinimum = {});
 
 /** One training batch. */
 struct TrainingBatch
@@ -88,6 +89,7 @@ private:
   int                                   m_SliceAxis;
   double                                m_ForegroundRatio;
   AugmentationSettings                  m_Augmentation;
+  std::vector<at::Tensor>               m_CaseMinima; //!< per case: each channel's minimum, [C, 1, 1, 1]
   uint64_t                              m_Seed;
 };
 

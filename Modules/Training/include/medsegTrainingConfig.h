@@ -69,10 +69,15 @@ struct AugmentationSettings
    * background, as a window that sees only zero padding; a network trained with it does not make
    * up anatomy there, with or without inference.crop_to_nonzero. */
   double constantPatchProbability{ 0.0 };
-  /** Not a JSON key: set from the channel's normalization. With `@nonzero` a zero voxel stays 0
-   * after normalization, so the constant of constant_patch and field_of_view is 0 (what zero
-   * padding looks like to the model at inference) instead of the channel's minimum. */
-  bool zeroBackground{ false };
+  /** What the constant of constant_patch and field_of_view is; not a JSON key but set from the
+   * channel's normalization, to be what zero padding becomes at inference. */
+  enum class Padding
+  {
+    PatchMinimum, //!< the patch's minimum per channel (whole-volume normalizations)
+    Zero,         //!< 0 (`@nonzero`: zeros stay 0)
+    CaseMinimum   //!< the case's minimum per channel (`@nonzero-statistics`: zeros map below the tissue)
+  };
+  Padding padding{ Padding::PatchMinimum };
   /** [synthesis]: with this probability a patch's image is replaced by one synthesized from the
    * case's tissue classes (intensity clustering: [synthesis.classes_inside] classes inside the
    * label, [synthesis.classes_outside] outside), each class a random intensity, so the network

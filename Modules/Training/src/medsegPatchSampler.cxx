@@ -185,12 +185,15 @@ AugmentIntensities(at::Tensor patch, const AugmentationSettings & a, std::mt1993
 
 void
 AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSettings & a, std::mt19937_64 & rng,
-                   int sliceAxis)
+                   int sliceAxis, const at::Tensor & caseMinimum)
 {
   if (!a.enabled)
     return;
-  const at::Tensor low = a.zeroBackground ? at::zeros({ image.size(0), 1, 1, 1 }, image.options())
-                                          : image.amin({ 1, 2, 3 }, /*keepdim=*/true); // [C, 1, 1, 1]
+  using Padding = AugmentationSettings::Padding;
+  const at::Tensor low = a.padding == Padding::Zero ? at::zeros({ image.size(0), 1, 1, 1 }, image.options())
+                         : a.padding == Padding::CaseMinimum && caseMinimum.defined()
+                           ? caseMinimum
+                           : image.amin({ 1, 2, 3 }, /*keepdim=*/true); // [C, 1, 1, 1]
   if (Coin(rng, a.constantPatchProbability))
   {
     image = low.expand_as(image).clone();
@@ -229,6 +232,8 @@ PatchSampler::PatchSampler(std::vector<const PreprocessedCase *> cases, std::arr
 {
   if (m_Cases.empty())
     throw std::invalid_argument("PatchSampler: no training cases");
+  for (const PreprocessedCase * c : m_Cases)
+    m_CaseMinima.push_back(c->image.amin({ 1, 2, 3 }, /*keepdim=*/true)); // [C, 1, 1, 1]
   if (m_SpatialDims == 2)
     m_PatchSize[m_SliceAxis] = 1;
 }
@@ -316,7 +321,8 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
     const uint64_t   seed = MixSeed(m_Seed, static_cast<uint64_t>(step), static_cast<uint64_t>(i));
     std::mt19937_64  rng(seed);
     at::Generator    generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x5851f42d4c957f2dULL);
-    const auto &     c = *m_Cases[std::uniform_int_distribution<size_t>(0, m_Cases.size() - 1)(rng)];
+    const size_t     caseIndex = std::uniform_int_distribution<size_t>(0, m_Cases.size() - 1)(rng);
+    const auto &     c = *m_Cases[caseIndex];
     bool             foreground = false;
     const auto       transform = DrawTransform(c, rng, generator, foreground);
     // One grid for the image (or the tissue map it is synthesized from) and the label.
@@ -329,7 +335,7 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
                                   : SampleImage(c, grid);
     at::Tensor label = SampleLabel(c, grid);
     image = AugmentIntensities(image, m_Augmentation, rng, generator, sliceAxis);
-    AugmentFieldOfView(image, label, m_Augmentation, rng, sliceAxis);
+    AugmentFieldOfView(image, label, m_Augmentation, rng, sliceAxis, m_CaseMinima[caseIndex]);
     if (m_SpatialDims == 2)
     {
       image = image.squeeze(3 - m_SliceAxis);

@@ -441,7 +441,10 @@ TrainingConfig::FromJson(const json & j, const std::string & subject)
   }
   if (r.Has("augmentation"))
     c.augmentation = AugmentationSettings::FromJson(r.Required("augmentation"), subject);
-  c.augmentation.zeroBackground = c.channels.front().normalization.nonzero;
+  const NormalizationSpec & channel = c.channels.front().normalization;
+  c.augmentation.padding = !channel.nonzero ? AugmentationSettings::Padding::PatchMinimum
+                           : channel.keepZero ? AugmentationSettings::Padding::Zero
+                                              : AugmentationSettings::Padding::CaseMinimum;
   // Synthesized patches are standardized (zero mean, unit variance over the case), as z-score and
   // percentile normalizations leave real ones; other normalizations would tell the two apart.
   using NormalizationKind = NormalizationSpec::Kind;

@@ -196,20 +196,24 @@ TEST(PatchSampler, TheStreamHoldsConstantAndFieldOfViewCutPatchesAsConfigured)
   }
 }
 
-TEST(PatchSampler, WithNonzeroNormalizationZeroPaddingIsExactlyZero)
+TEST(PatchSampler, PaddingIsWhatZeroPaddingBecomesAtInference)
 {
   // With `@nonzero` a zero voxel stays 0 through the normalization, so at inference zero padding
   // reaches the model as 0, not as the channel's minimum: the constant and the cut-off part of the
-  // training patches must be 0 too. The config sets this from the channel's normalization.
+  // training patches must be 0 too; with `@nonzero-statistics` zero maps to the case's minimum.
+  // The config sets this from the channel's normalization.
   nlohmann::json j = nlohmann::json::parse(R"({
     "architecture": {"plugin": "unet", "hyper_parameters": {"features": [4, 8]}},
     "input": {"channels": [{"name": "T1", "normalization": "zscore@nonzero"}]},
     "labels": [{"value": 0, "name": "background"}, {"value": 1, "name": "x"}],
     "patch_size": [16, 16, 16]
   })");
-  EXPECT_TRUE(TrainingConfig::FromJson(j, "config.json").augmentation.zeroBackground);
+  using Padding = AugmentationSettings::Padding;
+  EXPECT_EQ(TrainingConfig::FromJson(j, "config.json").augmentation.padding, Padding::Zero);
   j["input"]["channels"][0]["normalization"] = "zscore";
-  EXPECT_FALSE(TrainingConfig::FromJson(j, "config.json").augmentation.zeroBackground);
+  EXPECT_EQ(TrainingConfig::FromJson(j, "config.json").augmentation.padding, Padding::PatchMinimum);
+  j["input"]["channels"][0]["normalization"] = "percentile:1,99@nonzero-statistics";
+  EXPECT_EQ(TrainingConfig::FromJson(j, "config.json").augmentation.padding, Padding::CaseMinimum);
 
   const PreprocessedCase base = AsymmetricPhantom();
   const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
@@ -219,7 +223,7 @@ TEST(PatchSampler, WithNonzeroNormalizationZeroPaddingIsExactlyZero)
   a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
   a.constantPatchProbability = 0.3;
   a.fieldOfViewProbability = 0.5;
-  a.zeroBackground = true;
+  a.padding = Padding::Zero;
   const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 5);
   int constant = 0, cut = 0;
   for (int step = 0; step < 50; ++step)
@@ -243,4 +247,22 @@ TEST(PatchSampler, WithNonzeroNormalizationZeroPaddingIsExactlyZero)
   }
   EXPECT_GT(constant, 30); // expected 60 of 200
   EXPECT_GT(cut, 40);      // expected 70
+
+  // `@nonzero-statistics`: the case's minimum (5 here), also in patches whose own minimum is higher.
+  a.padding = Padding::CaseMinimum;
+  a.constantPatchProbability = 0.0;
+  a.fieldOfViewProbability = 1.0;
+  const PatchSampler caseMinimum({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 5);
+  int higher = 0;
+  for (int step = 0; step < 25; ++step)
+  {
+    const at::Tensor images = caseMinimum.Sample(step, 4).images;
+    for (int64_t i = 0; i < 4; ++i)
+    {
+      const at::Tensor atFive = images[i][0] == 5.0f;
+      EXPECT_GE(atFive.sum().item<int64_t>(), 36) << "the cut-off part is the case's minimum";
+      higher += images[i][0].masked_select(images[i][0] != 5.0f).min().item<float>() > 6.0f;
+    }
+  }
+  EXPECT_GT(higher, 10) << "patches away from the phantom's corner have a minimum above the case's";
 }
