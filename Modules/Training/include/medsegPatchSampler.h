@@ -90,6 +90,8 @@ private:
   double                                m_ForegroundRatio;
   AugmentationSettings                  m_Augmentation;
   std::vector<at::Tensor>               m_CaseMinima; //!< per case: each channel's minimum, [C, 1, 1, 1]
+  std::vector<at::Tensor>               m_Outside;    //!< per case: the value beyond its field of view, or undefined (border)
+  std::vector<at::Tensor>               m_Shifted;    //!< per case: image - m_Outside (sampled with zero padding)
   uint64_t                              m_Seed;
 };
 

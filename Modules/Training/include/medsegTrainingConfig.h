@@ -70,7 +70,9 @@ struct AugmentationSettings
    * up anatomy there, with or without inference.crop_to_nonzero. */
   double constantPatchProbability{ 0.0 };
   /** What the constant of constant_patch and field_of_view is; not a JSON key but set from the
-   * channel's normalization, to be what zero padding becomes at inference. */
+   * channel's normalization, to be what zero padding becomes at inference. Zero and CaseMinimum
+   * are also what a patch sees where it reaches beyond the case (at its edges, rotated, zoomed
+   * out), with background as the label there; PatchMinimum repeats the border voxels there. */
   enum class Padding
   {
     PatchMinimum, //!< the patch's minimum per channel (whole-volume normalizations)

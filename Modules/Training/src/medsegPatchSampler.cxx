@@ -94,21 +94,27 @@ SampleTissue(const PreprocessedCase & c, const at::Tensor & grid)
   return at::grid_sampler(map, grid, /*nearest*/ 1, 1, true).squeeze(0).squeeze(0).round().to(at::kLong);
 }
 
-/** The image along the grid, trilinear: [C, Pz, Py, Px]. */
+/** The image along the grid, trilinear: [C, Pz, Py, Px]. Outside the case the border voxels are
+ * repeated, or with `shifted` (the case's image minus `outside`, [C, 1, 1, 1]) every channel is
+ * `outside` there, as zero padding looks at inference. */
 at::Tensor
-SampleImage(const PreprocessedCase & c, const at::Tensor & grid)
+SampleImage(const PreprocessedCase & c, const at::Tensor & grid, const at::Tensor & shifted = {},
+            const at::Tensor & outside = {})
 {
-  return at::grid_sampler(c.image.unsqueeze(0), grid, 0, 1, true).squeeze(0).contiguous();
+  if (shifted.defined())
+    return (at::grid_sampler(shifted.unsqueeze(0), grid, 0, /*zeros*/ 0, true).squeeze(0) + outside).contiguous();
+  return at::grid_sampler(c.image.unsqueeze(0), grid, 0, /*border*/ 1, true).squeeze(0).contiguous();
 }
 
 /** The label along the grid: each class indicator trilinear, then arg-max (smoother than
- * nearest): [Pz, Py, Px] int64. */
+ * nearest): [Pz, Py, Px] int64. Outside the case: the border's classes, or with
+ * `backgroundOutside` the background. */
 at::Tensor
-SampleLabel(const PreprocessedCase & c, const at::Tensor & grid)
+SampleLabel(const PreprocessedCase & c, const at::Tensor & grid, bool backgroundOutside = false)
 {
   const int64_t    classes = static_cast<int64_t>(c.foreground.size()) + 1;
   const at::Tensor oneHot = at::one_hot(c.label, classes).permute({ 3, 0, 1, 2 }).to(at::kFloat).unsqueeze(0);
-  return at::grid_sampler(oneHot, grid, 0, 1, true).squeeze(0).argmax(0).contiguous();
+  return at::grid_sampler(oneHot, grid, 0, backgroundOutside ? 0 : 1, true).squeeze(0).argmax(0).contiguous();
 }
 } // namespace
 
@@ -232,8 +238,17 @@ PatchSampler::PatchSampler(std::vector<const PreprocessedCase *> cases, std::arr
 {
   if (m_Cases.empty())
     throw std::invalid_argument("PatchSampler: no training cases");
+  using Padding = AugmentationSettings::Padding;
   for (const PreprocessedCase * c : m_Cases)
+  {
     m_CaseMinima.push_back(c->image.amin({ 1, 2, 3 }, /*keepdim=*/true)); // [C, 1, 1, 1]
+    // Where a patch reaches beyond the case it sees what zero padding becomes at inference.
+    const at::Tensor outside = !m_Augmentation.enabled || m_Augmentation.padding == Padding::PatchMinimum ? at::Tensor()
+                               : m_Augmentation.padding == Padding::Zero ? at::zeros_like(m_CaseMinima.back())
+                                                                         : m_CaseMinima.back();
+    m_Outside.push_back(outside);
+    m_Shifted.push_back(outside.defined() ? (c->image - outside).contiguous() : at::Tensor());
+  }
   if (m_SpatialDims == 2)
     m_PatchSize[m_SliceAxis] = 1;
 }
@@ -332,8 +347,8 @@ PatchSampler::Sample(int64_t step, int64_t batchSize) const
                             Coin(rng, m_Augmentation.synthesisProbability);
     at::Tensor image = synthesize ? SynthesizePatch(SampleTissue(c, grid), c.tissue.fractions, m_Augmentation, rng,
                                                     generator, sliceAxis)
-                                  : SampleImage(c, grid);
-    at::Tensor label = SampleLabel(c, grid);
+                                  : SampleImage(c, grid, m_Shifted[caseIndex], m_Outside[caseIndex]);
+    at::Tensor label = SampleLabel(c, grid, m_Outside[caseIndex].defined());
     image = AugmentIntensities(image, m_Augmentation, rng, generator, sliceAxis);
     AugmentFieldOfView(image, label, m_Augmentation, rng, sliceAxis, m_CaseMinima[caseIndex]);
     if (m_SpatialDims == 2)

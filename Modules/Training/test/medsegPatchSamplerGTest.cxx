@@ -261,8 +261,46 @@ TEST(PatchSampler, PaddingIsWhatZeroPaddingBecomesAtInference)
     {
       const at::Tensor atFive = images[i][0] == 5.0f;
       EXPECT_GE(atFive.sum().item<int64_t>(), 36) << "the cut-off part is the case's minimum";
-      higher += images[i][0].masked_select(images[i][0] != 5.0f).min().item<float>() > 6.0f;
+      const at::Tensor rest = images[i][0].masked_select(images[i][0] != 5.0f);
+      higher += rest.numel() > 0 && rest.min().item<float>() > 6.0f;
     }
   }
   EXPECT_GT(higher, 10) << "patches away from the phantom's corner have a minimum above the case's";
+}
+
+TEST(PatchSampler, BeyondTheCaseAPatchSeesWhatZeroPaddingBecomes)
+{
+  // Zoomed out, a patch reaches beyond the case's field of view. With a `@nonzero...` normalization
+  // it sees there what zero padding becomes at inference (the case's minimum here) and background,
+  // not the case's border voxels repeated.
+  const PreprocessedCase base = AsymmetricPhantom();
+  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
+  AugmentationSettings   a;
+  a.flipProbability = { { 0, 0, 0 } };
+  a.rotationProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
+  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  a.scaleProbability = 1.0;
+  a.scaleRange = { { 2.5, 3.0 } }; // a 6-voxel patch spans 15-18 voxels of the 9-voxel case
+  for (const auto padding : { AugmentationSettings::Padding::CaseMinimum, AugmentationSettings::Padding::PatchMinimum })
+  {
+    a.padding = padding;
+    const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 3);
+    int64_t            atMinimum = 0, foregroundThere = 0;
+    for (int step = 0; step < 10; ++step)
+    {
+      const TrainingBatch batch = sampler.Sample(step, 2);
+      const at::Tensor    minimum = batch.images.select(1, 0) == 5.0f; // [N, z, y, x]
+      atMinimum += minimum.sum().item<int64_t>();
+      foregroundThere += batch.labels.masked_select(minimum).sum().item<int64_t>();
+    }
+    if (padding == AugmentationSettings::Padding::CaseMinimum)
+    {
+      EXPECT_GT(atMinimum, 2000) << "most of these patches lies beyond the case"; // of 4320 voxels
+      EXPECT_EQ(foregroundThere, 0) << "beyond the case is background";
+    }
+    else
+    {
+      EXPECT_LT(atMinimum, 500) << "the border repeated: only the corner voxel's value is 5";
+    }
+  }
 }
