@@ -16,10 +16,16 @@
 //   ch2-zero-fov.nii.gz, ch2-zero-fov-mask.nii.gz  ch2 and its mask in the middle of a zero-filled
 //                              field of view twice as large along each axis (same spacing and axes);
 //                              ch2-zero-fov-box.nii.gz marks where ch2 itself lies in it
+//   ch2-head.nii.gz            ch2 with its background set to exactly zero: kept where ch2 > 20 in
+//                              the largest connected component, holes filled (the head), a
+//                              training variant of the same subject for scans whose background is
+//                              zero (skull-stripped-style backgrounds, as ch2better's); label: ch2-mask
 //   unseen-t1-mask.nii.gz      with ITK_EXAMPLES_DATA_DIR (Debian's insighttoolkit5-examples):
 //                              KmeansTest_T1RawSkullStrip.nii.gz > 0, the reference brain mask of
 //                              KmeansTest_T1UCharRaw.nii.gz, a T1 of another person (2 x 2 x 3 mm,
 //                              stored LSA, background exactly zero). Evaluation only: never trained on.
+#include "medsegComponentSelectionLabelImageFilter.h"
+#include "medsegHoleFillingLabelImageFilter.h"
 #include "medsegImageFileIO.h"
 #include "medsegModelSpace.h"
 
@@ -66,6 +72,32 @@ Binarized(const FloatImage3 * image)
   return mask;
 }
 
+/** `image` where it is above `threshold` in its largest component, holes filled; 0 elsewhere. */
+FloatImage3::Pointer
+HeadOnly(const FloatImage3 * image, float threshold)
+{
+  using medseg::LabelImage3;
+  auto above = LabelImage3::New();
+  above->CopyInformation(image);
+  above->SetRegions(image->GetLargestPossibleRegion());
+  above->Allocate();
+  const size_t n = image->GetLargestPossibleRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+    above->GetBufferPointer()[i] = image->GetBufferPointer()[i] > threshold ? 1 : 0;
+  auto largest = medseg::ComponentSelectionLabelImageFilter<LabelImage3>::New();
+  largest->SetInput(above);
+  auto filled = medseg::HoleFillingLabelImageFilter<LabelImage3>::New();
+  filled->SetInput(largest->GetOutput());
+  filled->Update();
+  auto head = FloatImage3::New();
+  head->CopyInformation(image);
+  head->SetRegions(image->GetLargestPossibleRegion());
+  head->Allocate();
+  for (size_t i = 0; i < n; ++i)
+    head->GetBufferPointer()[i] = filled->GetOutput()->GetBufferPointer()[i] ? image->GetBufferPointer()[i] : 0.0f;
+  return head;
+}
+
 /** `image` in the middle of a zero-filled grid twice as large along each axis. */
 FloatImage3::Pointer
 InDoubleFieldOfView(const FloatImage3 * image)
@@ -109,6 +141,7 @@ main(int argc, char * argv[])
     const auto maskOnCh2 = Resample(mask, ch2, identity, true);
     medseg::WriteImageFile(maskOnCh2.GetPointer(), out + "/ch2-mask.nii.gz");
     medseg::WriteImageFile(InDoubleFieldOfView(ch2).GetPointer(), out + "/ch2-zero-fov.nii.gz");
+    medseg::WriteImageFile(HeadOnly(ch2, 20.0f).GetPointer(), out + "/ch2-head.nii.gz");
     medseg::WriteImageFile(InDoubleFieldOfView(maskOnCh2).GetPointer(), out + "/ch2-zero-fov-mask.nii.gz");
     auto ones = Binarized(ch2);
     ones->FillBuffer(1.0f);
