@@ -11,6 +11,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 using namespace medseg;
@@ -99,14 +101,16 @@ TEST(TrainCommand, TrainsAPhantomAndItsPackageSegments)
 
 const std::string kDemoPackage = std::string(MEDSEG_SOURCE_DIR) + "/Data/models/brain-extraction.medseg";
 
-/** The shipped package on `input` (no flags) against `reference` > 0; NaN (and a failure) when the
- * segmentation fails. */
+/** The shipped package on `input` (no flags but `extra`) against `reference` > 0; NaN (and a
+ * failure) when the segmentation fails. */
 double
-DemoModelDice(const std::string & input, const std::string & reference)
+DemoModelDice(const std::string & input, const std::string & reference, const std::vector<std::string> & extra = {})
 {
   test::TemporaryDirectory dir;
-  const auto r = RunProcess(MEDSEG_EXECUTABLE, { "segment", "--model", kDemoPackage, "--input", input, "--output",
-                                                 dir / "brain.nii.gz", "--quiet" });
+  std::vector<std::string> arguments{ "segment", "--model", kDemoPackage, "--input", input, "--output",
+                                      dir / "brain.nii.gz", "--quiet" };
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  const auto r = RunProcess(MEDSEG_EXECUTABLE, arguments);
   if (r.exitCode != 0)
   {
     ADD_FAILURE() << "medseg segment failed on " << input << ": " << r.err;
@@ -150,6 +154,14 @@ TEST(DemoModel, SegmentsAnUnseenSubjectsT1)
     DemoModelDice(examples + "/KmeansTest_T1UCharRaw.nii.gz", examples + "/KmeansTest_T1RawSkullStrip.nii.gz");
   EXPECT_GE(dice, 0.90) << "issue 16's target on an unseen subject";
   EXPECT_NEAR(dice, ReportedDice("unseen_t1_dice"), 0.005) << "model.json's training.evaluation.unseen_t1_dice";
+  // Without the crop to the nonzero box (most of this scan is exact zeros) the model stays sane
+  // (the model before issue 16 labelled 9.3 L, Dice 0.26), though below the 0.90 target:
+  // demo-model.md says so.
+  const double uncropped = DemoModelDice(examples + "/KmeansTest_T1UCharRaw.nii.gz",
+                                         examples + "/KmeansTest_T1RawSkullStrip.nii.gz", { "--no-crop-to-nonzero" });
+  EXPECT_GE(uncropped, 0.85) << "without inference.crop_to_nonzero";
+  EXPECT_NEAR(uncropped, ReportedDice("unseen_t1_dice_without_crop"), 0.005)
+    << "model.json's training.evaluation.unseen_t1_dice_without_crop";
 }
 
 } // namespace

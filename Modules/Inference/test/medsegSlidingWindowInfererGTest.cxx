@@ -466,9 +466,13 @@ TEST(SlidingWindow, BatchesSeveralPatchesPerForwardCall)
   settings.patchSize = { { 4, 4, 4 } };
   settings.overlap = 0.0;
   settings.batchSize = 3;
-  SlidingWindowInferer(settings).Run(at::zeros({ 1, 8, 8, 8 }), model); // 8 patches
+  SlidingWindowInferer(settings).Run(at::rand({ 1, 8, 8, 8 }), model); // 8 patches, none constant
   EXPECT_EQ(model.calls, 3);
   EXPECT_EQ(model.batchSizes, (std::vector<int64_t>{ 3, 3, 2 }));
+  // All zeros: the first batch's prediction serves the two batches of constant windows after it.
+  CountingModel zeros;
+  SlidingWindowInferer(settings).Run(at::zeros({ 1, 8, 8, 8 }), zeros);
+  EXPECT_EQ(zeros.calls, 1);
 }
 
 TEST(SlidingWindow, MirrorTTARunsEveryFlipCombinationAndUndoesIt)
