@@ -59,13 +59,22 @@ Resample(const FloatImage3 * image, const itk::ImageBase<3> * grid, const itk::T
   return filter->GetOutput();
 }
 
+/** A new image of type TImage on the grid of `image` (contents not set). */
+template <typename TImage>
+typename TImage::Pointer
+AllocateLike(const FloatImage3 * image)
+{
+  auto result = TImage::New();
+  result->CopyInformation(image);
+  result->SetRegions(image->GetLargestPossibleRegion());
+  result->Allocate();
+  return result;
+}
+
 FloatImage3::Pointer
 Binarized(const FloatImage3 * image)
 {
-  auto mask = FloatImage3::New();
-  mask->CopyInformation(image);
-  mask->SetRegions(image->GetLargestPossibleRegion());
-  mask->Allocate();
+  auto mask = AllocateLike<FloatImage3>(image);
   const size_t n = image->GetLargestPossibleRegion().GetNumberOfPixels();
   for (size_t i = 0; i < n; ++i)
     mask->GetBufferPointer()[i] = image->GetBufferPointer()[i] > 0.0f ? 1.0f : 0.0f;
@@ -77,10 +86,7 @@ FloatImage3::Pointer
 HeadOnly(const FloatImage3 * image, float threshold)
 {
   using medseg::LabelImage3;
-  auto above = LabelImage3::New();
-  above->CopyInformation(image);
-  above->SetRegions(image->GetLargestPossibleRegion());
-  above->Allocate();
+  auto above = AllocateLike<LabelImage3>(image);
   const size_t n = image->GetLargestPossibleRegion().GetNumberOfPixels();
   for (size_t i = 0; i < n; ++i)
     above->GetBufferPointer()[i] = image->GetBufferPointer()[i] > threshold ? 1 : 0;
@@ -89,10 +95,7 @@ HeadOnly(const FloatImage3 * image, float threshold)
   auto filled = medseg::HoleFillingLabelImageFilter<LabelImage3>::New();
   filled->SetInput(largest->GetOutput());
   filled->Update();
-  auto head = FloatImage3::New();
-  head->CopyInformation(image);
-  head->SetRegions(image->GetLargestPossibleRegion());
-  head->Allocate();
+  auto head = AllocateLike<FloatImage3>(image);
   for (size_t i = 0; i < n; ++i)
     head->GetBufferPointer()[i] = filled->GetOutput()->GetBufferPointer()[i] ? image->GetBufferPointer()[i] : 0.0f;
   return head;
