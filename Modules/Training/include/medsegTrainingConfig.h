@@ -65,6 +65,15 @@ struct AugmentationSettings
    * width; beyond it the image is constant (each channel's minimum, as a zero-filled or cropped
    * field of view gives) and the label background. */
   double fieldOfViewProbability{ 0.0 };
+  /** [field_of_view.max_axes]: up to this many planes, across distinct axes (1-3 drawn
+   * uniformly), so the patch can hold an edge or a corner of the field of view. */
+  int64_t fieldOfViewMaxAxes{ 1 };
+  /** [beyond_case.probability]: a patch not centred on the foreground may reach past the case
+   * by up to [beyond_case.max_fraction] of its width on every side, seeing there what zero
+   * padding becomes (see padding), as the windows at the edge of a larger zero-filled field of
+   * view do when inference runs without the crop. */
+  double beyondCaseProbability{ 0.0 };
+  double beyondCaseFraction{ 0.75 };
   /** [constant_patch.probability]: the whole patch is one constant (each channel's minimum) and
    * background, as a window that sees only zero padding; a network trained with it does not make
    * up anatomy there, with or without inference.crop_to_nonzero. */

@@ -216,14 +216,25 @@ AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSet
   }
   if (axes.empty())
     return;
-  const int     axis = axes[std::uniform_int_distribution<size_t>(0, axes.size() - 1)(rng)];
-  const int64_t size = label.size(2 - axis);
-  const int64_t cut = std::clamp<int64_t>(std::llround(Uniform(rng, 0.1, 0.9) * static_cast<double>(size)), 1, size - 1);
-  const bool    beyondIsHigh = Coin(rng, 0.5);
-  const int64_t start = beyondIsHigh ? cut : 0;
-  const int64_t length = beyondIsHigh ? size - cut : cut;
-  image.narrow(3 - axis, start, length).copy_(low.expand_as(image.narrow(3 - axis, start, length)));
-  label.narrow(2 - axis, start, length).zero_();
+  // One plane, or (max_axes > 1) planes across 1..max_axes distinct axes: an edge or a corner of
+  // the field of view inside the patch.
+  const size_t planes = a.fieldOfViewMaxAxes <= 1 ? 1
+                        : std::uniform_int_distribution<size_t>(
+                            1, std::min(axes.size(), static_cast<size_t>(a.fieldOfViewMaxAxes)))(rng);
+  for (size_t p = 0; p < planes; ++p)
+  {
+    const size_t  pick = std::uniform_int_distribution<size_t>(0, axes.size() - 1)(rng);
+    const int     axis = axes[pick];
+    const int64_t size = label.size(2 - axis);
+    const int64_t cut =
+      std::clamp<int64_t>(std::llround(Uniform(rng, 0.1, 0.9) * static_cast<double>(size)), 1, size - 1);
+    const bool    beyondIsHigh = Coin(rng, 0.5);
+    const int64_t start = beyondIsHigh ? cut : 0;
+    const int64_t length = beyondIsHigh ? size - cut : cut;
+    image.narrow(3 - axis, start, length).copy_(low.expand_as(image.narrow(3 - axis, start, length)));
+    label.narrow(2 - axis, start, length).zero_();
+    axes.erase(axes.begin() + static_cast<std::ptrdiff_t>(pick));
+  }
 }
 
 PatchSampler::PatchSampler(std::vector<const PreprocessedCase *> cases, std::array<int64_t, 3> patchSize, int spatialDims,
@@ -277,6 +288,9 @@ PatchSampler::DrawTransform(const PreprocessedCase & c, std::mt19937_64 & rng, a
   }
   else
   {
+    // beyond_case: the patch may reach past the case by up to max_fraction of its width on each
+    // side, as the windows at the edge of a larger, zero-filled field of view do.
+    const bool beyond = m_Augmentation.enabled && Coin(rng, m_Augmentation.beyondCaseProbability);
     for (int d = 0; d < 3; ++d)
     {
       if (twoD && d == m_SliceAxis)
@@ -284,9 +298,12 @@ PatchSampler::DrawTransform(const PreprocessedCase & c, std::mt19937_64 & rng, a
         t.centre[d] = static_cast<double>(std::uniform_int_distribution<int64_t>(0, size[d] - 1)(rng));
         continue;
       }
-      const double lo = (m_PatchSize[d] - 1) / 2.0;
-      const double hi = static_cast<double>(size[d] - 1) - lo;
-      t.centre[d] = hi < lo ? (size[d] - 1) / 2.0 : Uniform(rng, lo, hi);
+      const double margin = beyond ? m_Augmentation.beyondCaseFraction * static_cast<double>(m_PatchSize[d]) : 0.0;
+      double       lo = (m_PatchSize[d] - 1) / 2.0;
+      double       hi = static_cast<double>(size[d] - 1) - lo;
+      if (hi < lo)
+        lo = hi = (size[d] - 1) / 2.0;
+      t.centre[d] = Uniform(rng, lo - margin, hi + margin);
     }
   }
   if (!m_Augmentation.enabled)

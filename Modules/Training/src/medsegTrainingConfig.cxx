@@ -223,7 +223,7 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
   const JsonFields r = Fields(j, "augmentation", subject,
                               { "enabled", "flip", "rotation", "scale", "elastic", "intensity_scale",
                                 "intensity_shift", "gamma", "noise", "bias_field", "low_resolution", "field_of_view",
-                                "constant_patch", "synthesis" });
+                                "constant_patch", "beyond_case", "synthesis" });
   r.Boolean("enabled", a.enabled);
   auto sub = [&](const std::string & key, std::set<std::string> known) -> std::optional<JsonFields> {
     if (!r.Has(key))
@@ -279,8 +279,16 @@ AugmentationSettings::FromJson(const json & j, const std::string & subject)
     s->Number("probability", a.lowResolutionProbability, 0.0, 1.0);
     Range(*s, "range", a.lowResolutionRange, 1.0, 8.0);
   }
-  if (auto s = sub("field_of_view", {}))
+  if (auto s = sub("field_of_view", { "max_axes" }))
+  {
     s->Number("probability", a.fieldOfViewProbability, 0.0, 1.0);
+    s->Integer("max_axes", a.fieldOfViewMaxAxes, 1, 3);
+  }
+  if (auto s = sub("beyond_case", { "max_fraction" }))
+  {
+    s->Number("probability", a.beyondCaseProbability, 0.0, 1.0);
+    s->Number("max_fraction", a.beyondCaseFraction, 0.0, 1.0);
+  }
   if (auto s = sub("constant_patch", {}))
     s->Number("probability", a.constantPatchProbability, 0.0, 1.0);
   if (auto s = sub("synthesis",
@@ -313,7 +321,8 @@ AugmentationSettings::ToJson() const
            { "noise", { { "probability", noiseProbability }, { "max_sigma", noiseSigma } } },
            { "bias_field", { { "probability", biasFieldProbability }, { "max_coefficient", biasFieldMagnitude } } },
            { "low_resolution", { { "probability", lowResolutionProbability }, { "range", lowResolutionRange } } },
-           { "field_of_view", { { "probability", fieldOfViewProbability } } },
+           { "field_of_view", { { "probability", fieldOfViewProbability }, { "max_axes", fieldOfViewMaxAxes } } },
+           { "beyond_case", { { "probability", beyondCaseProbability }, { "max_fraction", beyondCaseFraction } } },
            { "constant_patch", { { "probability", constantPatchProbability } } },
            { "synthesis",
              { { "probability", synthesisProbability },

@@ -1,9 +1,12 @@
+#include "medsegError.h"
 #include "medsegPatchSampler.h"
+#include "medsegTrainingConfig.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <tuple>
 
 namespace
 {
@@ -302,5 +305,112 @@ TEST(PatchSampler, BeyondTheCaseAPatchSeesWhatZeroPaddingBecomes)
     {
       EXPECT_LT(atMinimum, 500) << "the border repeated: only the corner voxel's value is 5";
     }
+  }
+}
+
+TEST(PatchSampler, BeyondCasePatchesReachPastTheCaseOnEverySide)
+{
+  // Without the crop, the windows at the edge of a zero-filled field of view hold mostly padding.
+  // beyond_case puts such patches in the stream: a background patch may hang past the case by up
+  // to max_fraction of its width; what it sees there is the padding value, labelled background.
+  const PreprocessedCase base = AsymmetricPhantom();
+  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
+  AugmentationSettings   a;
+  a.flipProbability = { { 0, 0, 0 } };
+  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
+  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  a.padding = AugmentationSettings::Padding::CaseMinimum;
+  const int samples = 200;
+  auto      count = [&](double probability, int64_t & mostlyOutside, int64_t & foregroundOutside) {
+    a.beyondCaseProbability = probability;
+    a.beyondCaseFraction = 0.75;
+    const PatchSampler sampler({ &c }, { { 8, 8, 8 } }, 3, 2, /*foregroundRatio*/ 0.0, a, 5);
+    mostlyOutside = foregroundOutside = 0;
+    for (int step = 0; step < samples / 4; ++step)
+    {
+      const TrainingBatch batch = sampler.Sample(step, 4);
+      for (int64_t i = 0; i < 4; ++i)
+      {
+        const at::Tensor outside = batch.images[i][0] == 5.0f; // the case's minimum: padding
+        mostlyOutside += outside.to(at::kFloat).mean().item<float>() > 0.5f;
+        foregroundOutside += batch.labels[i].masked_select(outside).sum().item<int64_t>();
+      }
+    }
+  };
+  int64_t mostly = 0, foreground = 0;
+  count(0.0, mostly, foreground);
+  EXPECT_EQ(mostly, 0) << "off (the default), every background patch lies inside the case";
+  count(1.0, mostly, foreground);
+  std::cout << "beyond_case 1.0: " << mostly << " of " << samples << " patches are more than half padding\n";
+  // Each axis' centre is uniform over [3.5 - 6, 4.5 + 6], so in most draws the 8-voxel patch is
+  // more than half outside the 9-voxel case (161 of 200 with this seed).
+  EXPECT_GT(mostly, samples / 2);
+  EXPECT_LT(mostly, samples);
+  EXPECT_EQ(foreground, 0) << "beyond the case is background";
+}
+
+TEST(PatchSampler, FieldOfViewCutsCanHoldACorner)
+{
+  // field_of_view.max_axes 3: a patch can be cut across two or three axes (an edge or a corner of
+  // the field of view); with 1 (the default) the padding is always a slab across one axis.
+  const PreprocessedCase base = AsymmetricPhantom();
+  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
+  AugmentationSettings   a;
+  a.flipProbability = { { 0, 0, 0 } };
+  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
+  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  a.padding = AugmentationSettings::Padding::Zero; // the case itself is >= 5: 0 is the padding
+  a.fieldOfViewProbability = 1.0;
+  auto multiAxisCuts = [&](int64_t maxAxes) {
+    a.fieldOfViewMaxAxes = maxAxes;
+    const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.0, a, 13);
+    int                multiAxis = 0;
+    for (int step = 0; step < 25; ++step)
+    {
+      const TrainingBatch batch = sampler.Sample(step, 4);
+      for (int64_t i = 0; i < 4; ++i)
+      {
+        const at::Tensor padded = batch.images[i][0] == 0.0f; // [z, y, x]
+        EXPECT_TRUE(padded.any().item<bool>());
+        EXPECT_EQ(batch.labels[i].masked_select(padded).sum().item<int64_t>(), 0) << "padding is background";
+        // A slab across one axis varies along that axis only; a union of slabs across several.
+        int varying = 0;
+        for (int64_t dim = 0; dim < 3; ++dim)
+          varying += padded.ne(padded.narrow(dim, 0, 1)).any().item<bool>() ? 1 : 0;
+        EXPECT_GE(varying, 1);
+        multiAxis += varying >= 2;
+      }
+    }
+    return multiAxis;
+  };
+  EXPECT_EQ(multiAxisCuts(1), 0);
+  const int multi = multiAxisCuts(3);
+  std::cout << "field_of_view.max_axes 3: " << multi << " of 100 cut patches are cut across 2-3 axes\n";
+  EXPECT_GT(multi, 45); // 1, 2 or 3 axes, uniform: about 67 of 100
+  EXPECT_LT(multi, 90);
+}
+
+TEST(PatchSampler, ConfigReadsWritesAndRefusesTheFieldOfViewSettings)
+{
+  nlohmann::json j = AugmentationSettings().ToJson();
+  EXPECT_EQ(j["beyond_case"]["probability"], 0.0) << "off unless a config asks for it";
+  EXPECT_EQ(j["field_of_view"]["max_axes"], 1);
+  j["beyond_case"] = { { "probability", 0.25 }, { "max_fraction", 0.5 } };
+  j["field_of_view"] = { { "probability", 0.15 }, { "max_axes", 3 } };
+  const AugmentationSettings a = AugmentationSettings::FromJson(j, "config.json");
+  EXPECT_EQ(a.beyondCaseProbability, 0.25);
+  EXPECT_EQ(a.beyondCaseFraction, 0.5);
+  EXPECT_EQ(a.fieldOfViewMaxAxes, 3);
+  EXPECT_EQ(AugmentationSettings::FromJson(a.ToJson(), "again").ToJson(), a.ToJson());
+  for (const auto & [group, key, value] : std::vector<std::tuple<std::string, std::string, nlohmann::json>>{
+         { "beyond_case", "max_fraction", 1.5 },
+         { "beyond_case", "probability", -0.1 },
+         { "beyond_case", "margin", 1 },
+         { "field_of_view", "max_axes", 4 },
+         { "field_of_view", "max_axes", 0 } })
+  {
+    nlohmann::json bad = j;
+    bad[group][key] = value;
+    EXPECT_THROW(AugmentationSettings::FromJson(bad, "config.json"), InputError) << group << "." << key;
   }
 }
