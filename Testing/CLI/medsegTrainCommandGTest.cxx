@@ -154,12 +154,12 @@ TEST(DemoModel, SegmentsAnUnseenSubjectsT1)
     DemoModelDice(examples + "/KmeansTest_T1UCharRaw.nii.gz", examples + "/KmeansTest_T1RawSkullStrip.nii.gz");
   EXPECT_GE(dice, 0.90) << "issue 16's target on an unseen subject";
   EXPECT_NEAR(dice, ReportedDice("unseen_t1_dice"), 0.005) << "model.json's training.evaluation.unseen_t1_dice";
-  // Without the crop to the nonzero box (most of this scan is exact zeros) the model stays sane
-  // (the model before issue 16 labelled 9.3 L, Dice 0.26), though below the 0.90 target:
-  // demo-model.md says so.
+  // Without the crop to the nonzero box (most of this scan is exact zeros) the model does not
+  // depend on the crop here (the model before issue 16 labelled 9.3 L, Dice 0.26; demo model 2.0
+  // gave 0.89): trained with patches beyond the case and corner cuts of the field of view.
   const double uncropped = DemoModelDice(examples + "/KmeansTest_T1UCharRaw.nii.gz",
                                          examples + "/KmeansTest_T1RawSkullStrip.nii.gz", { "--no-crop-to-nonzero" });
-  EXPECT_GE(uncropped, 0.85) << "without inference.crop_to_nonzero";
+  EXPECT_GE(uncropped, 0.90) << "issue 16's unseen-subject target, without inference.crop_to_nonzero";
   EXPECT_NEAR(uncropped, ReportedDice("unseen_t1_dice_without_crop"), 0.005)
     << "model.json's training.evaluation.unseen_t1_dice_without_crop";
 }
