@@ -4,11 +4,11 @@
 `torch.jit.optimize_for_inference` (which `medseg segment` runs) converts every frozen convolution
 to a oneDNN convolution on blocked tensors and puts a to_mkldnn / to_dense reorder pair around each
 one, since instance norm has no oneDNN kernel in LibTorch 1.13. Per layer of the UNet 16-32-64-128
-at 96^3 (batch 1) this prints, side by side in one run: ATen's convolution on a dense NCDHW tensor,
+at 96^3 (batch 1; its 14 3x3x3 convolutions, not the transposed ones or the 1x1x1 head) this prints, side by side in one run: ATen's convolution on a dense NCDHW tensor,
 on a channels-last one, oneDNN's on a blocked tensor, and the reorder pair, in milliseconds
 (medians of interleaved repeats), then the totals and their ratios. Outputs are checked equal.
 By default the script runs itself again with Debian's tcmalloc preloaded, the allocator `medseg`
-links: under glibc's malloc every large output is fresh pages, and the reorders look 5x dearer.
+links: under glibc's malloc every large output is fresh pages, and the reorders look about 4x dearer.
 
 Usage: layout_costs.py [--threads 2] [--repeats 5] [--allocator tcmalloc|glibc]
 """
@@ -51,6 +51,9 @@ def main():
     parser.add_argument("--allocator", choices=("tcmalloc", "glibc"), default="tcmalloc")
     args = parser.parse_args()
     preloaded = TCMALLOC in os.environ.get("LD_PRELOAD", "")
+    if args.allocator == "glibc" and preloaded:
+        kept = " ".join(p for p in os.environ["LD_PRELOAD"].split() if p != TCMALLOC)
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, "LD_PRELOAD": kept})
     if args.allocator == "tcmalloc" and not preloaded:
         if not os.path.exists(TCMALLOC):
             sys.exit(f"layout_costs: {TCMALLOC} is missing (apt-get install libtcmalloc-minimal4), or --allocator glibc")

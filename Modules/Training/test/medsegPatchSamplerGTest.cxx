@@ -5,7 +5,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 #include <tuple>
 
 namespace
@@ -319,28 +321,39 @@ TEST(PatchSampler, BeyondCasePatchesReachPastTheCaseOnEverySide)
   a.flipProbability = { { 0, 0, 0 } };
   a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
   a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
-  a.padding = AugmentationSettings::Padding::CaseMinimum;
+  a.padding = AugmentationSettings::Padding::Zero; // the case itself is >= 5: 0 is the padding
   const int samples = 200;
+  int       facesPadded = 0; // of the patch's 6 faces (low and high along z, y, x), how many were ever all padding
   auto      count = [&](double probability, int64_t & mostlyOutside, int64_t & foregroundOutside) {
     a.beyondCaseProbability = probability;
     a.beyondCaseFraction = 0.75;
     const PatchSampler sampler({ &c }, { { 8, 8, 8 } }, 3, 2, /*foregroundRatio*/ 0.0, a, 5);
     mostlyOutside = foregroundOutside = 0;
+    bool faces[6] = {};
     for (int step = 0; step < samples / 4; ++step)
     {
       const TrainingBatch batch = sampler.Sample(step, 4);
       for (int64_t i = 0; i < 4; ++i)
       {
-        const at::Tensor outside = batch.images[i][0] == 5.0f; // the case's minimum: padding
+        const at::Tensor outside = batch.images[i][0] == 0.0f;
         mostlyOutside += outside.to(at::kFloat).mean().item<float>() > 0.5f;
         foregroundOutside += batch.labels[i].masked_select(outside).sum().item<int64_t>();
+        for (int64_t dim = 0; dim < 3; ++dim)
+        {
+          // A face wholly padded: the patch hangs past the case on that side of that axis.
+          faces[2 * dim] |= outside.select(dim, 0).all().item<bool>();
+          faces[2 * dim + 1] |= outside.select(dim, -1).all().item<bool>();
+        }
       }
     }
+    facesPadded = static_cast<int>(std::count(std::begin(faces), std::end(faces), true));
   };
   int64_t mostly = 0, foreground = 0;
   count(0.0, mostly, foreground);
   EXPECT_EQ(mostly, 0) << "off (the default), every background patch lies inside the case";
+  EXPECT_EQ(facesPadded, 0);
   count(1.0, mostly, foreground);
+  EXPECT_EQ(facesPadded, 6) << "patches hang past the case on the low and the high side of every axis";
   std::cout << "beyond_case 1.0: " << mostly << " of " << samples << " patches are more than half padding\n";
   // Each axis' centre is uniform over [3.5 - 6, 4.5 + 6], so in most draws the 8-voxel patch is
   // more than half outside the 9-voxel case (161 of 200 with this seed).
@@ -361,6 +374,7 @@ TEST(PatchSampler, FieldOfViewCutsCanHoldACorner)
   a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
   a.padding = AugmentationSettings::Padding::Zero; // the case itself is >= 5: 0 is the padding
   a.fieldOfViewProbability = 1.0;
+  int  threeAxes = 0;
   auto multiAxisCuts = [&](int64_t maxAxes) {
     a.fieldOfViewMaxAxes = maxAxes;
     const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.0, a, 13);
@@ -378,16 +392,23 @@ TEST(PatchSampler, FieldOfViewCutsCanHoldACorner)
         for (int64_t dim = 0; dim < 3; ++dim)
           varying += padded.ne(padded.narrow(dim, 0, 1)).any().item<bool>() ? 1 : 0;
         EXPECT_GE(varying, 1);
+        EXPECT_LE(varying, maxAxes);
         multiAxis += varying >= 2;
+        threeAxes += varying == 3;
       }
     }
     return multiAxis;
   };
   EXPECT_EQ(multiAxisCuts(1), 0);
+  threeAxes = 0;
   const int multi = multiAxisCuts(3);
-  std::cout << "field_of_view.max_axes 3: " << multi << " of 100 cut patches are cut across 2-3 axes\n";
+  std::cout << "field_of_view.max_axes 3: " << multi << " of 100 cut patches are cut across 2-3 axes, " << threeAxes
+            << " across all 3\n";
   EXPECT_GT(multi, 45); // 1, 2 or 3 axes, uniform: about 67 of 100
   EXPECT_LT(multi, 90);
+  // Three distinct axes in a third of the draws (about 33); cuts that could repeat an axis would
+  // give all three in about 7.
+  EXPECT_GT(threeAxes, 18);
 }
 
 TEST(PatchSampler, ConfigReadsWritesAndRefusesTheFieldOfViewSettings)
