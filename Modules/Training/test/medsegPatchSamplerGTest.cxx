@@ -26,6 +26,26 @@ AsymmetricPhantom()
   return MakePreprocessedCase("phantom", image, label, { { 1.0, 1.0, 1.0 } }, 2);
 }
 
+/** The asymmetric phantom + 5: every voxel >= 5, so 0 (or 5, the case's minimum) marks padding. */
+PreprocessedCase
+ShiftedPhantom()
+{
+  const PreprocessedCase base = AsymmetricPhantom();
+  return MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
+}
+
+/** Augmentation on, but no flip, rotation, zoom or intensity change: patches are cut as they are
+ * unless a test turns something on. */
+AugmentationSettings
+NoTransforms()
+{
+  AugmentationSettings a;
+  a.flipProbability = { { 0, 0, 0 } };
+  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
+  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  return a;
+}
+
 TEST(PatchSampler, IdentityFlipAndRotationAreExact)
 {
   const PreprocessedCase c = AsymmetricPhantom();
@@ -147,11 +167,7 @@ TEST(PatchSampler, TheStreamHoldsConstantAndFieldOfViewCutPatchesAsConfigured)
   // Issue 16: a window that sees only zero padding is constant after normalization; the sample
   // stream must contain such patches (counted here) so that a model learns they are background.
   const PreprocessedCase c = AsymmetricPhantom();
-  AugmentationSettings   a;
-  a.enabled = true;
-  a.flipProbability = { { 0, 0, 0 } };
-  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
-  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  AugmentationSettings   a = NoTransforms();
   a.constantPatchProbability = 0.25;
   a.fieldOfViewProbability = 0.5;
   const PatchSampler sampler({ &c }, { { 6, 6, 6 } }, 3, 2, 0.5, a, 11);
@@ -220,12 +236,8 @@ TEST(PatchSampler, PaddingIsWhatZeroPaddingBecomesAtInference)
   j["input"]["channels"][0]["normalization"] = "percentile:1,99@nonzero-statistics";
   EXPECT_EQ(TrainingConfig::FromJson(j, "config.json").augmentation.padding, Padding::CaseMinimum);
 
-  const PreprocessedCase base = AsymmetricPhantom();
-  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
-  AugmentationSettings   a;
-  a.flipProbability = { { 0, 0, 0 } };
-  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
-  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  const PreprocessedCase c = ShiftedPhantom();
+  AugmentationSettings   a = NoTransforms();
   a.constantPatchProbability = 0.3;
   a.fieldOfViewProbability = 0.5;
   a.padding = Padding::Zero;
@@ -278,12 +290,8 @@ TEST(PatchSampler, BeyondTheCaseAPatchSeesWhatZeroPaddingBecomes)
   // Zoomed out, a patch reaches beyond the case's field of view. With a `@nonzero...` normalization
   // it sees there what zero padding becomes at inference (the case's minimum here) and background,
   // not the case's border voxels repeated.
-  const PreprocessedCase base = AsymmetricPhantom();
-  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
-  AugmentationSettings   a;
-  a.flipProbability = { { 0, 0, 0 } };
-  a.rotationProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
-  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  const PreprocessedCase c = ShiftedPhantom();
+  AugmentationSettings   a = NoTransforms();
   a.scaleProbability = 1.0;
   a.scaleRange = { { 2.5, 3.0 } }; // a 6-voxel patch spans 15-18 voxels of the 9-voxel case
   for (const auto padding : { AugmentationSettings::Padding::CaseMinimum, AugmentationSettings::Padding::PatchMinimum })
@@ -315,12 +323,8 @@ TEST(PatchSampler, BeyondCasePatchesReachPastTheCaseOnEverySide)
   // Without the crop, the windows at the edge of a zero-filled field of view hold mostly padding.
   // beyond_case puts such patches in the stream: a background patch may hang past the case by up
   // to max_fraction of its width; what it sees there is the padding value, labelled background.
-  const PreprocessedCase base = AsymmetricPhantom();
-  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
-  AugmentationSettings   a;
-  a.flipProbability = { { 0, 0, 0 } };
-  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
-  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  const PreprocessedCase c = ShiftedPhantom();
+  AugmentationSettings   a = NoTransforms();
   a.padding = AugmentationSettings::Padding::Zero; // the case itself is >= 5: 0 is the padding
   const int samples = 200;
   int       facesPadded = 0; // of the patch's 6 faces (low and high along z, y, x), how many were ever all padding
@@ -366,12 +370,8 @@ TEST(PatchSampler, FieldOfViewCutsCanHoldACorner)
 {
   // field_of_view.max_axes 3: a patch can be cut across two or three axes (an edge or a corner of
   // the field of view); with 1 (the default) the padding is always a slab across one axis.
-  const PreprocessedCase base = AsymmetricPhantom();
-  const PreprocessedCase c = MakePreprocessedCase("phantom", base.image[0] + 5.0, base.label, { { 1.0, 1.0, 1.0 } }, 2);
-  AugmentationSettings   a;
-  a.flipProbability = { { 0, 0, 0 } };
-  a.rotationProbability = a.scaleProbability = a.intensityScaleProbability = a.intensityShiftProbability = 0.0;
-  a.gammaProbability = a.noiseProbability = a.biasFieldProbability = a.lowResolutionProbability = 0.0;
+  const PreprocessedCase c = ShiftedPhantom();
+  AugmentationSettings   a = NoTransforms();
   a.padding = AugmentationSettings::Padding::Zero; // the case itself is >= 5: 0 is the padding
   a.fieldOfViewProbability = 1.0;
   int  threeAxes = 0;
