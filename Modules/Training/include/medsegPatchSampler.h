@@ -42,10 +42,10 @@ AugmentIntensities(at::Tensor patch, const AugmentationSettings & settings, std:
                    at::Generator & generator, int sliceAxis = -1);
 
 /** \brief The zero-background augmentations, after the intensity ones (so a constant stays
- * constant): a constant patch (constant_patch) or field-of-view cuts (field_of_view: planes across
- * 1..max_axes distinct axes), each channel's minimum as the constant (settings.padding: 0, or `caseMinimum` [C, 1, 1, 1], the
- * whole case's) and background as the label there. `sliceAxis` (2D models)
- * is never cut across. Changes `image` [C, Pz, Py, Px] and `label` [Pz, Py, Px] in place. */
+ * constant): a constant patch (constant_patch) or field-of-view cuts (field_of_view: planes
+ * across 1..max_axes distinct axes), each channel's minimum as the constant (settings.padding: 0,
+ * or `caseMinimum` [C, 1, 1, 1], the whole case's) and background as the label there.
+ * `sliceAxis` (2D models) is never cut across. Changes `image` [C, Pz, Py, Px] and `label` [Pz, Py, Px] in place. */
 void
 AugmentFieldOfView(at::Tensor & image, at::Tensor & label, const AugmentationSettings & settings,
                    std::mt19937_64 & rng, int sliceAxis = -1, const at::Tensor & caseMinimum = {});
@@ -64,12 +64,12 @@ struct TrainingBatch
  * Each sample's patch centre is a random voxel of a random foreground class with probability
  * `foregroundRatio` (foreground oversampling, as nnU-Net does), otherwise a uniformly random
  * position that keeps the patch inside the volume where it fits (with [augmentation.beyond_case]
- * one that lets it hang past the volume by up to max_fraction of its width on each side). Then the spatial augmentations
- * (flips, rotation, scaling, elastic deformation) are applied while the patch is cut; then the
- * image may be replaced by a synthetic one (cases with tissue classes, [augmentation.synthesis]),
- * and the intensity and zero-background ones follow. Sample(step) gives the same batch whenever it is called, which is what
- * makes a resumed training continue exactly and lets the trainer prepare the next batch on a
- * background thread. */
+ * one that lets it hang past the volume by up to max_fraction of its width on each side). Then
+ * the spatial augmentations (flips, rotation, scaling, elastic deformation) are applied while the
+ * patch is cut; then the image may be replaced by a synthetic one (cases with tissue classes,
+ * [augmentation.synthesis]), and the intensity and zero-background ones follow. Sample(step)
+ * gives the same batch whenever it is called, which is what makes a resumed training continue
+ * exactly and lets the trainer prepare the next batch on a background thread. */
 class PatchSampler
 {
 public:
